@@ -70,7 +70,7 @@ def _read_csv(raw: bytes, name: str, columns: Sequence[str]) -> pd.DataFrame:
                 hints.append(f"rename column {close[0]!r} to {col!r}")
         hint = "; ".join(hints) if hints else f"the file needs the columns {list(columns)}"
         raise DataError(f"{name}: missing column(s) {missing}; found {found}. Fix: {hint}.")
-    return df[list(columns)]
+    return df[list(columns)] if columns else df
 
 
 def _check_labels(df: pd.DataFrame, name: str, allowed: set[int]) -> pd.DataFrame:
@@ -388,6 +388,18 @@ def make_demo_data(
         f"{SYNTHETIC_NOTE}: toxlab.data.make_demo_data(n_train={n_train}, n_test={n_test}, seed={seed}).\n"
     )
     return folder
+
+
+def read_table(path: str | os.PathLike, *columns: str) -> pd.DataFrame:
+    """A user's UTF-8 CSV (all columns as str), with the given columns required."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file.")
+    df = _read_csv(path.read_bytes(), str(path), columns=[])
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; found {list(df.columns)}. The file needs {list(columns)}.")
+    return df
 
 
 # ---------------------------------------------------------------------------

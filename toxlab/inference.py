@@ -14,7 +14,8 @@ DEFAULT_THRESHOLD = 0.5  # equals argmax for two classes; used when a model carr
 
 def model_threshold(model) -> float:
     """The decision threshold saved with a model, or 0.5 when it has none."""
-    return float(getattr(model.config, THRESHOLD_KEY, None) or DEFAULT_THRESHOLD)
+    saved = getattr(model.config, THRESHOLD_KEY, None)
+    return DEFAULT_THRESHOLD if saved is None else float(saved)
 
 
 def _check_texts(texts) -> list[str]:

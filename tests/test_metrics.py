@@ -1,0 +1,72 @@
+"""toxlab.metrics: compute_metrics, threshold choice, report, plots."""
+
+import matplotlib
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score, roc_auc_score
+from transformers import EvalPrediction
+
+from toxlab.metrics import (
+    choose_threshold, compute_metrics, macro_f1_by_threshold, plot_confusion_matrix, plot_label_counts,
+    plot_precision_recall, report, scores, softmax,
+)
+
+rng = np.random.default_rng(0)
+Y = (rng.random(400) < 0.1).astype(int)
+LOGITS = np.c_[np.zeros(400), rng.normal(size=400) + 2.5 * Y - 1.0]  # (n, 2)
+
+
+def test_compute_metrics_is_macro_and_has_roc_auc(capsys):
+    m = compute_metrics(EvalPrediction(predictions=LOGITS, label_ids=Y))
+    preds = LOGITS.argmax(1)
+    assert m["f1"] == pytest.approx(f1_score(Y, preds, average="macro"))
+    assert m["f1"] != pytest.approx(f1_score(Y, preds, average="binary"))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(Y, softmax(LOGITS)[:, 1]))
+    assert set(m) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    assert capsys.readouterr().out == ""
+
+
+def test_compute_metrics_accepts_tuple_predictions():
+    a = compute_metrics(EvalPrediction(predictions=(LOGITS, np.zeros((400, 3))), label_ids=Y))
+    assert a == compute_metrics(EvalPrediction(predictions=LOGITS, label_ids=Y))
+
+
+def test_softmax_is_stable():
+    assert np.allclose(softmax(np.array([[1000.0, 1000.0]])), 0.5)
+
+
+def test_threshold_maximises_macro_f1_against_brute_force():
+    p = softmax(LOGITS)[:, 1]
+    t = choose_threshold(Y, p)
+    best = max(f1_score(Y, (p >= c).astype(int), average="macro") for c in np.unique(p))
+    assert f1_score(Y, (p >= t).astype(int), average="macro") == pytest.approx(best)
+    thresholds, f1 = macro_f1_by_threshold(Y, p)
+    for c, f in list(zip(thresholds, f1))[::37]:
+        assert f == pytest.approx(f1_score(Y, (p >= c).astype(int), average="macro"))
+
+
+def test_threshold_beats_argmax_on_imbalanced_scores():
+    p = np.clip(softmax(LOGITS)[:, 1] * 0.6, 0, 1)  # a model whose toxic scores run low
+    t = choose_threshold(Y, p)
+    assert t < 0.5 and scores(Y, p, t)["f1"] > scores(Y, p, 0.5)["f1"]
+
+
+def test_threshold_needs_both_classes():
+    with pytest.raises(ValueError, match="one class"):
+        choose_threshold([0, 0, 0], [0.1, 0.2, 0.3])
+
+
+def test_report_names_classes_and_threshold():
+    text = report(Y, softmax(LOGITS)[:, 1], 0.3)
+    assert "threshold=0.300" in text and "Non-Toxic" in text and "Toxic" in text and "macro avg" in text
+
+
+def test_plots_return_figures(demo_dir):
+    from toxlab.data import load_jigsaw
+
+    p = softmax(LOGITS)[:, 1]
+    for fig in (plot_label_counts(load_jigsaw(demo_dir, verbose=False)), plot_confusion_matrix(Y, p, 0.4),
+                plot_precision_recall(Y, p, 0.4)):
+        assert isinstance(fig, matplotlib.figure.Figure) and fig.axes
+    cm = plot_confusion_matrix(Y, p, 0.4).axes[0]
+    assert sum(int(t.get_text()) for t in cm.texts) == len(Y)

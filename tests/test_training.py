@@ -1,0 +1,166 @@
+"""toxlab.training: tokenization, cleanup, the weighted loss under accumulation, presets, train()."""
+
+import json
+
+import datasets
+import pytest
+import torch
+from transformers import BertConfig, BertForSequenceClassification, TrainerCallback
+
+from fixtures.wrong_trainers import CountNormalisedTrainer, PerMicroBatchMeanTrainer, UnweightedTrainer
+from toxlab.data import load_jigsaw
+from toxlab.inference import THRESHOLD_KEY
+from toxlab.training import (
+    PRESETS, WeightedTrainer, make_tokenize_function, prepare_for_training, train, training_args,
+)
+
+
+# --- tokenization and cleanup ---------------------------------------------------
+
+def test_tokenize_truncates_and_pads_only_when_asked(minilm_tokenizer):
+    batch = {"comment_text": ["short one", "word " * 600]}
+    dyn = make_tokenize_function(minilm_tokenizer, max_length=256)(batch)
+    assert [len(x) for x in dyn["input_ids"]] == [4, 256]
+    padded = make_tokenize_function(minilm_tokenizer, max_length=256, pad_to_max_length=True)(batch)
+    assert [len(x) for x in padded["input_ids"]] == [256, 256]
+
+
+def test_prepare_for_training_keeps_model_inputs_and_label(demo_dir, minilm_tokenizer):
+    ds = load_jigsaw(demo_dir, verbose=False)["train"].select(range(20))
+    tok = ds.map(make_tokenize_function(minilm_tokenizer), batched=True)
+    out = prepare_for_training(tok, label_column="insult")
+    assert sorted(out.column_names) == ["attention_mask", "input_ids", "label", "token_type_ids"]
+    assert out[:]["label"].tolist() == list(ds["insult"])
+    assert isinstance(out[0]["input_ids"], torch.Tensor)
+
+
+# --- the weighted loss under gradient accumulation --------------------------------
+
+def _ga_setup(tmp_path, minilm_tokenizer):
+    config = BertConfig(vocab_size=minilm_tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, hidden_dropout_prob=0.0,
+                        attention_probs_dropout_prob=0.0, num_labels=2)
+    # 16 rows; the toxic ones all sit in the first half, so the micro-batches' weight sums differ
+    labels = [1, 1, 1, 0, 0, 0, 0, 0] + [0] * 8
+    texts = [f"comment number {i} " + "word " * (i % 5) for i in range(16)]
+    ds = datasets.Dataset.from_dict({"comment_text": texts, "label": labels})
+    ds = prepare_for_training(ds.map(make_tokenize_function(minilm_tokenizer, 32, pad_to_max_length=True), batched=True))
+    weights = torch.tensor([0.1, 0.9])
+    return config, ds, weights
+
+
+class _GradGrab(TrainerCallback):
+    def __init__(self):
+        self.grads = None
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kw):
+        self.grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+def _trainer_grads(cls, config, ds, weights, bs, ga, tmp_path):
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config)
+    grab = _GradGrab()
+    args = training_args("quick", tmp_path / f"{cls.__name__}-{bs}x{ga}", per_device_train_batch_size=bs,
+                         gradient_accumulation_steps=ga, max_steps=1, train_sampling_strategy="sequential",
+                         max_grad_norm=0.0, eval_strategy="no", save_strategy="no", load_best_model_at_end=False,
+                         disable_tqdm=True, use_cpu=True)
+    cls(model=model, args=args, train_dataset=ds, class_weights=weights, callbacks=[grab]).train()
+    return grab.grads
+
+
+def _reference_grads(config, ds, weights):
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config)
+    rows = ds[:]  # dict of stacked (16, seq) tensors
+    batch = {k: rows[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+    loss = torch.nn.CrossEntropyLoss(weight=weights)(model(**batch).logits, rows["label"])
+    loss.backward()
+    return {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+def _close(a, b) -> bool:
+    return all(torch.allclose(a[n], b[n], atol=1e-6, rtol=1e-4) for n in a)
+
+
+def test_weighted_loss_is_exact_under_gradient_accumulation(tmp_path, minilm_tokenizer):
+    config, ds, w = _ga_setup(tmp_path, minilm_tokenizer)
+    ref = _reference_grads(config, ds, w)
+    one = _trainer_grads(WeightedTrainer, config, ds, w, 16, 1, tmp_path)
+    two = _trainer_grads(WeightedTrainer, config, ds, w, 8, 2, tmp_path)
+    four = _trainer_grads(WeightedTrainer, config, ds, w, 4, 4, tmp_path)
+    assert _close(one, ref) and _close(two, ref) and _close(four, ref)
+
+
+@pytest.mark.parametrize("wrong", [PerMicroBatchMeanTrainer, CountNormalisedTrainer, UnweightedTrainer])
+def test_wrong_weighted_losses_are_caught(wrong, tmp_path, minilm_tokenizer):
+    config, ds, w = _ga_setup(tmp_path, minilm_tokenizer)
+    ref = _reference_grads(config, ds, w)
+    assert not _close(_trainer_grads(wrong, config, ds, w, 8, 2, tmp_path), ref)
+
+
+def test_weighted_trainer_needs_weights(tmp_path, tiny_model):
+    with pytest.raises(AssertionError, match="class_weights"):
+        WeightedTrainer(model=tiny_model, args=training_args("quick", tmp_path, use_cpu=True))
+
+
+# --- presets ----------------------------------------------------------------------
+
+def test_seed_preset_is_the_original_recipe(tmp_path):
+    a = training_args("seed", tmp_path)
+    assert (a.learning_rate, a.num_train_epochs, a.per_device_train_batch_size, a.per_device_eval_batch_size) == (2e-5, 3, 16, 16)
+    assert a.weight_decay == 0.01 and a.eval_strategy == "epoch" and a.save_strategy == "epoch"
+    assert a.load_best_model_at_end and a.metric_for_best_model == "f1"
+    assert a.train_sampling_strategy == "random" and PRESETS["seed"].pad_to_max_length
+
+
+def test_quick_and_gpu_presets(tmp_path):
+    q = training_args("quick", tmp_path)
+    assert q.train_sampling_strategy == "group_by_length" and not PRESETS["quick"].pad_to_max_length
+    assert q.load_best_model_at_end and q.eval_strategy == "epoch" and PRESETS["quick"].max_train_samples
+    g = training_args("gpu", tmp_path, use_cpu=True)
+    assert g.per_device_eval_batch_size > 16 and g.dataloader_num_workers > 0
+    assert training_args("quick", tmp_path, learning_rate=1e-3).learning_rate == 1e-3
+    with pytest.raises(ValueError, match="choose one of"):
+        training_args("fast", tmp_path)
+
+
+# --- train(): saved model, threshold, no silent overwrite, resume ---------------------
+
+def _small_train(demo_dir, tmp_path, minilm_tokenizer, out, **kw):
+    from toxlab.models import tiny_bert
+
+    data = load_jigsaw(demo_dir, verbose=False)
+    return train(data, tiny_bert(seed=1), minilm_tokenizer, preset="quick", output_dir=out,
+                 max_train_samples=200, num_train_epochs=2, use_cpu=True, disable_tqdm=True,
+                 learning_rate=1e-3, **kw)
+
+
+def test_train_saves_model_tokenizer_and_threshold(demo_dir, tmp_path, minilm_tokenizer):
+    res = _small_train(demo_dir, tmp_path, minilm_tokenizer, tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg[THRESHOLD_KEY] == pytest.approx(res.threshold) and 0 < res.threshold < 1
+    assert (tmp_path / "m" / "tokenizer.json").is_file() or (tmp_path / "m" / "vocab.txt").is_file()
+    meta = json.loads((tmp_path / "m" / "toxlab_training.json").read_text())
+    assert meta["preset"] == "quick" and meta["train_rows"] == 200 and "SYNTHETIC" in meta["data"]
+    with pytest.raises(FileExistsError, match="--force"):
+        _small_train(demo_dir, tmp_path, minilm_tokenizer, tmp_path / "m")
+
+
+class _Interrupt(TrainerCallback):
+    """Stops the run hard right after the first epoch's checkpoint, like a Ctrl-C."""
+
+    def on_save(self, args, state, control, **kw):
+        raise KeyboardInterrupt
+
+
+def test_resume_after_interruption_reaches_the_same_model(demo_dir, tmp_path, minilm_tokenizer):
+    full = _small_train(demo_dir, tmp_path, minilm_tokenizer, tmp_path / "full")
+    with pytest.raises(KeyboardInterrupt):
+        _small_train(demo_dir, tmp_path, minilm_tokenizer, tmp_path / "cut", callbacks=[_Interrupt()])
+    with pytest.raises(FileExistsError, match="--resume"):
+        _small_train(demo_dir, tmp_path, minilm_tokenizer, tmp_path / "cut")
+    resumed = _small_train(demo_dir, tmp_path, minilm_tokenizer, tmp_path / "cut", resume=True)
+    a, b = full.trainer.model.state_dict(), resumed.trainer.model.state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    assert resumed.threshold == pytest.approx(full.threshold)
