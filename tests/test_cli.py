@@ -45,3 +45,81 @@ def test_bad_data_is_one_line_and_exit_2(tmp_path):
     assert res.returncode == 2
     assert res.stderr.startswith("toxlab: error: ") and res.stderr.count("\n") == 1
     assert "Traceback" not in res.stderr and "kaggle" in res.stderr.lower()
+
+
+# --- the workflow commands, on demo data and a tiny saved model ------------------------
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`toxlab train` on demo data from a tiny saved BERT; returns (tmp, model_dir, data_dir)."""
+    from toxlab.data import make_demo_data
+    from toxlab.models import minilm_path, tiny_bert
+    from transformers import AutoTokenizer
+
+    tmp = tmp_path_factory.mktemp("cli")
+    tiny = tmp / "tiny"
+    tiny_bert().save_pretrained(tiny)
+    AutoTokenizer.from_pretrained(minilm_path()).save_pretrained(tiny)
+    data = make_demo_data(tmp / "data", n_train=300, n_test=80, seed=5)
+    res = toxlab("train", "--data", str(data), "--model", str(tiny), "--out", str(tmp / "model"),
+                 "--max-train-samples", "200", "--epochs", "2", "--learning-rate", "1e-3", "--cpu")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "saved best model to" in res.stdout
+    return tmp, tmp / "model", data
+
+
+def test_train_refuses_to_overwrite(trained):
+    tmp, model, data = trained
+    res = toxlab("train", "--data", str(data), "--model", str(tmp / "tiny"), "--out", str(model), "--cpu")
+    assert res.returncode == 2 and "--force" in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_evaluate_prints_metrics_and_writes_plots(trained):
+    tmp, model, data = trained
+    res = toxlab("evaluate", "--model", str(model), "--data", str(data), "--plots", str(tmp / "plots"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "ROC-AUC" in res.stdout and "macro avg" in res.stdout and '"at_threshold"' in res.stdout
+    for png in ("confusion_matrix.png", "precision_recall.png", "label_counts.png"):
+        assert (tmp / "plots" / png).stat().st_size > 5000
+
+
+def test_predict_arguments_stdin_and_csv(trained):
+    tmp, model, _ = trained
+    res = toxlab("predict", "--model", str(model), "you are an idiot", "thanks for the edit")
+    lines = res.stdout.strip().splitlines()
+    assert res.returncode == 0 and len(lines) == 2 and lines[0].endswith("you are an idiot")
+    assert lines[0].split("\t")[0] in {"Toxic", "Non-Toxic"}
+    res = toxlab("predict", "--model", str(model), input="first line\nsecond line\n")
+    assert res.returncode == 0 and len(res.stdout.strip().splitlines()) == 2
+    import pandas as pd
+
+    pd.DataFrame({"id": [1, 2, 3], "body": ["a", "you moron", ""]}).to_csv(tmp / "in.csv", index=False)
+    res = toxlab("predict", "--model", str(model), "--input", str(tmp / "in.csv"), "--text-column", "body",
+                 "--output", str(tmp / "out.csv"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = pd.read_csv(tmp / "out.csv")
+    assert list(out.columns) == ["id", "body", "p_toxic", "label"] and list(out["id"]) == [1, 2, 3]
+    again = toxlab("predict", "--model", str(model), "--input", str(tmp / "in.csv"), "--text-column", "body",
+                   "--output", str(tmp / "out.csv"))
+    assert again.returncode == 2 and "--force" in again.stderr
+    wrong = toxlab("predict", "--model", str(model), "--input", str(tmp / "in.csv"))
+    assert wrong.returncode == 2 and "missing column(s) ['comment_text']" in wrong.stderr
+
+
+def test_bias_command(trained):
+    tmp, model, _ = trained
+    res = toxlab("bias", "--model", str(model), "--out", str(tmp / "bias"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "worst_gap" in res.stdout
+    for f in ("bias_terms.csv", "bias_groups.csv", "bias_summary.json", "bias.png"):
+        assert (tmp / "bias" / f).is_file()
+    res = toxlab("bias", "--model", str(model), "--original")
+    assert res.returncode == 0 and "latin" in res.stdout and "muslim" not in res.stdout
+    (tmp / "t.csv").write_text("template\nno placeholder here\n")
+    bad = toxlab("bias", "--model", str(model), "--templates", str(tmp / "t.csv"))
+    assert bad.returncode == 2 and "{term}" in bad.stderr
+
+
+def test_model_folder_errors_are_one_line(tmp_path):
+    res = toxlab("predict", "--model", str(tmp_path), "hello")
+    assert res.returncode == 2 and "no config.json" in res.stderr and "Traceback" not in res.stderr

@@ -1,0 +1,110 @@
+"""The lab notebook's run modes: one config that the notebook's first code cell shows.
+
+  gpu   : bert-base-uncased, the original recipe (seed preset), all the data
+  cpu   : the offline MiniLM, the quick recipe on a stratified subset (minutes on a laptop)
+  grade : under nbgrader: a tiny random BERT, a few steps on tiny demo data (seconds)
+
+The mode comes from the argument, else $TOXLAB_MODE, else grade when nbgrader is executing
+the notebook (it sets $NBGRADER_EXECUTION for autograde and validate), else the hardware.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MODES = ("gpu", "cpu", "grade")
+
+
+@dataclass
+class LabConfig:
+    """Everything that differs between the notebook's modes."""
+
+    mode: str  # gpu | cpu | grade
+    model: str  # what load_classifier gets; "tiny" builds a small random BERT
+    data: str | None  # a Kaggle folder/zip; None follows load_jigsaw's lookup order
+    max_train_samples: int | None  # stratified subset of train (None: all)
+    max_eval_samples: int | None  # subset of validation/test used while training and evaluating
+    overrides: dict = field(default_factory=dict)  # TrainingArguments on top of the student's make_training_args
+    output_dir: str = ""  # where this run's checkpoints and best model go (never reused)
+    note: str = ""  # one line saying what this mode does
+
+    def describe(self) -> str:
+        return (f"mode={self.mode}: {self.note}\n  model={self.model}, data={self.data or 'lookup order'}, "
+                f"max_train_samples={self.max_train_samples}, output_dir={self.output_dir}")
+
+
+def detect_mode(mode: str | None = None) -> str:
+    """The argument, else $TOXLAB_MODE, else grade under nbgrader, else gpu when CUDA is available, else cpu."""
+    mode = mode or os.environ.get("TOXLAB_MODE") or ("grade" if os.environ.get("NBGRADER_EXECUTION") else None)
+    if mode is None:
+        import torch
+
+        mode = "gpu" if torch.cuda.is_available() else "cpu"
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} (or $TOXLAB_MODE): choose one of {list(MODES)}.")
+    return mode
+
+
+def _run_dir(root: str = "saved_models") -> str:
+    return str(Path(root) / time.strftime("run-%Y%m%d-%H%M%S"))
+
+
+def lab_config(mode: str | None = None) -> LabConfig:
+    """The settings for a mode (see the module docstring)."""
+    mode = detect_mode(mode)
+    if mode == "grade":
+        from .data import make_demo_data
+
+        tmp = tempfile.mkdtemp(prefix="toxlab-grade-")
+        data = make_demo_data(Path(tmp) / "data", n_train=120, n_test=40, seed=0)
+        return LabConfig(
+            mode, "tiny", str(data), max_train_samples=48, max_eval_samples=24,
+            overrides=dict(max_steps=2, per_device_eval_batch_size=32, use_cpu=True, disable_tqdm=True,
+                           report_to="none", save_total_limit=1),
+            output_dir=str(Path(tmp) / "model"), note="grading: a tiny random model, 2 steps, tiny demo data",
+        )
+    if mode == "cpu":
+        return LabConfig(
+            mode, "minilm", None, max_train_samples=2000, max_eval_samples=400,
+            overrides=dict(learning_rate=5e-5, num_train_epochs=2, per_device_eval_batch_size=64,
+                           train_sampling_strategy="group_by_length", warmup_steps=0.06, report_to="none",
+                           save_total_limit=1, use_cpu=True),
+            output_dir=_run_dir(), note="CPU: the offline MiniLM, quick recipe on a 2,000-row stratified subset",
+        )
+    model = "bert-base-uncased"
+    from .models import ModelNotFoundError, resolve_model
+
+    try:
+        resolve_model(model)
+    except ModelNotFoundError as e:
+        print(f"!! {e}\n!! falling back to the offline MiniLM")
+        model = "minilm"
+    return LabConfig(
+        mode, model, None, max_train_samples=None, max_eval_samples=None,
+        overrides=dict(per_device_eval_batch_size=128, dataloader_num_workers=4, report_to="none",
+                       train_sampling_strategy="group_by_length", **_gpu_precision()),
+        output_dir=_run_dir(), note="GPU: the original recipe (lr 2e-5, 3 epochs, batch 16) on all the data",
+    )
+
+
+def _gpu_precision() -> dict:
+    import torch
+
+    if not torch.cuda.is_available():
+        return {}
+    return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+
+
+def load_lab_model(cfg: LabConfig):
+    """(model, tokenizer) for the mode: the tiny random BERT in grade mode, else load_classifier."""
+    from .models import load_classifier, minilm_path, tiny_bert
+
+    if cfg.model == "tiny":
+        from transformers import AutoTokenizer
+
+        return tiny_bert(), AutoTokenizer.from_pretrained(minilm_path())
+    return load_classifier(cfg.model)
