@@ -1,6 +1,6 @@
 """Throughput on this machine: toxlab's quick path against the original recipe, in one run.
 
-  training : samples/s of `quick` (truncate, dynamic padding, length-grouped batches)
+  training : samples/s of `quick` (truncate to 128, dynamic padding, length-grouped batches)
              vs the original (pad every comment to 256, random batches)
   inference: toxlab.inference.predict (length-sorted batches) vs a default
              transformers pipeline (truncation on, so long comments don't crash it)
@@ -27,7 +27,7 @@ import torch
 from toxlab.data import load_jigsaw
 from toxlab.inference import make_pipeline, predict
 from toxlab.models import load_classifier, quiet
-from toxlab.training import WeightedTrainer, make_tokenize_function, prepare_for_training, training_args
+from toxlab.training import PRESETS, WeightedTrainer, make_tokenize_function, prepare_for_training, training_args
 from transformers import DataCollatorWithPadding
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,10 +41,11 @@ class BenchArgs:
     out: str = str(ROOT / "bench" / "results")  # where throughput.json goes
 
 
-def train_rate(ds, tokenizer, pad_to_max_length: bool, sampling: str, steps: int) -> float:
-    """Samples per second of `steps` optimizer steps with batch 16 (the first 2 steps are warm-up)."""
+def train_rate(ds, tokenizer, preset: str, sampling: str, steps: int) -> float:
+    """Samples per second of `steps` optimizer steps with batch 16, tokenized as the preset does."""
     model, _ = load_classifier("minilm")
-    tok = ds.map(make_tokenize_function(tokenizer, 256, pad_to_max_length), batched=True)
+    recipe = PRESETS[preset]
+    tok = ds.map(make_tokenize_function(tokenizer, recipe.max_length, recipe.pad_to_max_length), batched=True)
     train_ds = prepare_for_training(tok)
     with tempfile.TemporaryDirectory() as tmp:
         args = training_args("quick", tmp, max_steps=steps, train_sampling_strategy=sampling,
@@ -78,8 +79,8 @@ def main(a: BenchArgs) -> dict:
     model, tokenizer = load_classifier("minilm")
 
     # --- training ---
-    original = train_rate(rows, tokenizer, pad_to_max_length=True, sampling="random", steps=a.steps)
-    quick = train_rate(rows, tokenizer, pad_to_max_length=False, sampling="group_by_length", steps=a.steps)
+    original = train_rate(rows, tokenizer, "seed", sampling="random", steps=a.steps)  # pad to 256, random batches
+    quick = train_rate(rows, tokenizer, "quick", sampling="group_by_length", steps=a.steps)
 
     # --- inference ---
     texts = list(ds["test"]["comment_text"])[: a.n_infer]

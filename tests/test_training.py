@@ -117,7 +117,8 @@ def test_seed_preset_is_the_original_recipe(tmp_path):
 def test_quick_and_gpu_presets(tmp_path):
     q = training_args("quick", tmp_path)
     assert q.train_sampling_strategy == "group_by_length" and not PRESETS["quick"].pad_to_max_length
-    assert q.load_best_model_at_end and q.eval_strategy == "epoch" and PRESETS["quick"].max_train_samples
+    assert q.load_best_model_at_end and q.eval_strategy == q.save_strategy != "no" and PRESETS["quick"].max_train_samples
+    assert PRESETS["quick"].max_length == 128 and PRESETS["seed"].max_length == 256
     g = training_args("gpu", tmp_path, use_cpu=True)
     assert g.per_device_eval_batch_size > 16 and g.dataloader_num_workers > 0
     assert training_args("quick", tmp_path, learning_rate=1e-3).learning_rate == 1e-3

@@ -48,7 +48,7 @@ class TrainArgs:
     out: str = opt("folder for the best model, tokenizer and threshold", "saved_models/best_model")
     label: str = opt("which Jigsaw label to learn", "toxic")
     max_train_samples: Optional[int] = opt("stratified subset of train (default: the preset's)")
-    validation_size: float = opt("share of train held out to pick the best epoch and the threshold", 0.1)
+    validation_size: float = opt("share (below 1) or number of train rows held out to pick the best epoch and the threshold", 0.1)
     epochs: Optional[float] = opt("override the preset's number of epochs")
     learning_rate: Optional[float] = opt("override the preset's learning rate")
     batch_size: Optional[int] = opt("override the per-device train batch size")

@@ -123,10 +123,14 @@ PRESETS: dict[str, Preset] = {
         note="the original lab: lr 2e-5, 3 epochs, batch 16/16, weight decay 0.01, padding to 256",
     ),
     "quick": Preset(
-        args=dict(_COMMON, learning_rate=5e-5, num_train_epochs=2, per_device_train_batch_size=16,
-                  per_device_eval_batch_size=64, warmup_steps=0.06, train_sampling_strategy="group_by_length"),
+        # one epoch at a higher rate, evaluated every half epoch so the best checkpoint is still chosen;
+        # 128 tokens keep 85% of Jigsaw comments whole and halve the cost of the long tail
+        args=dict(_COMMON, learning_rate=8e-5, num_train_epochs=1, per_device_train_batch_size=16,
+                  per_device_eval_batch_size=64, warmup_steps=0.06, train_sampling_strategy="group_by_length",
+                  eval_strategy="steps", eval_steps=0.5, save_strategy="steps", save_steps=0.5),
+        max_length=128,
         max_train_samples=6000,
-        note="a 2-core CPU in minutes: dynamic padding, length-grouped batches, a stratified subset",
+        note="a 2-core CPU in minutes: 128 tokens, dynamic padding, length-grouped batches, a stratified subset",
     ),
     "gpu": Preset(
         args=dict(_COMMON, learning_rate=2e-5, num_train_epochs=3, per_device_train_batch_size=16,
@@ -169,7 +173,9 @@ class TrainResult:
 
 
 def split_validation(train_split, size: float | int, seed: int):
-    """Carve a stratified validation split out of train: (train, validation)."""
+    """Carve a stratified validation split out of train: (train, validation); size is a share or a row count."""
+    if size >= 1:
+        size = int(size)
     split = train_split.train_test_split(test_size=size, seed=seed, stratify_by_column="label")
     return split["train"], split["test"]
 
