@@ -5,6 +5,12 @@
     python course/instructor.py autograde [STUDENT ...]   # grade submissions (all when none named)
     python course/instructor.py feedback [STUDENT ...]    # HTML feedback, hidden tests stripped
     python course/instructor.py export [--to grades.csv]  # grades as CSV
+    python course/instructor.py run-lab [--out runs/lab]  # the main job: the lab end to end (below)
+
+run-lab executes the instructor notebook headless in CPU mode (on $TOXLAB_DATA, else demo data),
+writes the executed notebook and a short report (metrics, confusion matrix, bias table and plot),
+regenerates release/, then autogrades two example submissions (the solution and the untouched
+release) in a scratch copy of the course, and prints their scores. The real gradebook is untouched.
 
 Nothing here deletes grades: autograde keeps earlier grades and comments unless you pass --force,
 which nbgrader then applies. Set ASSIGNMENT to grade another lab (default: toxicity_lab).
@@ -56,6 +62,89 @@ def for_students(students: list[str], *args: str) -> None:
         nbgrader(*args, *([f"--student={student}"] if student else []))
 
 
+REPORT_CELL = """
+import json as _json, pathlib as _pathlib
+_out = _pathlib.Path(__REPORT_DIR__)
+_out.mkdir(parents=True, exist_ok=True)
+from toxlab.metrics import scores as _scores
+_metrics = {"test_at_threshold": _scores(test["label"], p_test, threshold), "test_at_0.5": _scores(test["label"], p_test, 0.5),
+            "mode": cfg.mode, "data": ds["train"].info.description, "train_rows": len(train_raw), "bias": bias.summary}
+(_out / "metrics.json").write_text(_json.dumps(_metrics, indent=2, default=str))
+(_out / "report.txt").write_text(report(test["label"], p_test, threshold))
+plot_confusion_matrix(test["label"], p_test, threshold).savefig(_out / "confusion_matrix.png", dpi=110)
+bias.per_term.to_csv(_out / "bias_terms.csv", index=False)
+bias.per_group.to_csv(_out / "bias_groups.csv", index=False)
+plot_bias(bias).savefig(_out / "bias.png", dpi=110)
+"""
+
+
+def run_lab(out: Path) -> None:
+    """The lab end to end: execute, report, release, autograde two examples, print scores."""
+    import copy
+    import tempfile
+    import time
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    source_nb = COURSE.parent / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+    # --- 1. execute the instructor notebook in CPU mode, plus one cell that writes the report ---
+    t = time.time()
+    nb = nbformat.read(source_nb, as_version=4)
+    os.environ.setdefault("TOXLAB_MODE", "cpu")
+    workdir = out / "workdir"  # the notebook's saved_models/ land here
+    workdir.mkdir(exist_ok=True)
+    client = NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    with client.setup_kernel():
+        for i, cell in enumerate(nb.cells):
+            client.execute_cell(cell, i)
+        report = nbformat.v4.new_code_cell(REPORT_CELL.replace("__REPORT_DIR__", repr(str(out))))
+        client.execute_cell(report, len(nb.cells))
+    nbformat.write(nb, out / f"{ASSIGNMENT}.executed.ipynb")
+    print(f"executed {source_nb.name} in {os.environ['TOXLAB_MODE']} mode in {time.time() - t:.0f} s -> {out}")
+    print((out / "report.txt").read_text())
+    print("bias:", (out / "metrics.json").read_text().split('"bias":', 1)[1].strip().rstrip("}").strip())
+
+    # --- 2. regenerate the release ---
+    release(force=True)
+
+    # --- 3. autograde two example submissions in a scratch copy of the course ---
+    with tempfile.TemporaryDirectory(prefix="toxlab-course-") as tmp:
+        scratch = Path(tmp)
+        shutil.copytree(COURSE.parent / "source", scratch / "source")
+        shutil.copytree(COURSE.parent / "release", scratch / "release")
+        (scratch / "course").mkdir()
+        for f in ("nbgrader_config.py", "hidden_checks.py", "instructor.py"):
+            shutil.copy(COURSE / f, scratch / "course" / f)
+        blank = nbformat.read(scratch / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(source_nb, as_version=4).cells
+                     if c.metadata.get("nbgrader", {}).get("solution")}
+        solved = copy.deepcopy(blank)
+        for c in solved.cells:
+            if c.metadata.get("nbgrader", {}).get("solution"):
+                c.source = solutions[c.metadata["nbgrader"]["grade_id"]]
+        env = {**os.environ, "TOXLAB_MODE": "grade"}
+        for student, notebook in (("example-solution", solved), ("example-untouched", blank)):
+            path = scratch / f"{student}.ipynb"
+            nbformat.write(notebook, path)
+            subprocess.run([sys.executable, str(scratch / "course" / "instructor.py"), "place", student, str(path)],
+                           check=True, env=env)
+        t = time.time()
+        subprocess.run([sys.executable, str(scratch / "course" / "instructor.py"), "autograde"], check=True, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"autograded 2 submissions in {time.time() - t:.0f} s")
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{scratch / 'course' / 'gradebook.db'}") as gb:
+            for sub in gb.assignment_submissions(ASSIGNMENT):
+                auto = {g.name: g.auto_score for nb_ in sub.notebooks for g in nb_.grades if g.name.startswith("check_")}
+                print(f"  {sub.student.id:<18} {sum(auto.values()):g} / {sub.max_score_autograded:g} autograded points: "
+                      + ", ".join(f"{k.removeprefix('check_')}={v:g}" for k, v in auto.items()))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -73,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="regenerate existing feedback")
     p = sub.add_parser("export", help="export grades as CSV")
     p.add_argument("--to", default=str(COURSE / "grades.csv"))
+    p = sub.add_parser("run-lab", help="the main job: run the lab end to end and grade two examples")
+    p.add_argument("--out", default=str(COURSE.parent / "runs" / "lab"), help="folder for the executed notebook and report")
     a = ap.parse_args(argv)
 
     if a.command == "release":
@@ -85,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         for_students(a.students, "generate_feedback", ASSIGNMENT, *(["--force"] if a.force else []))
     elif a.command == "export":
         nbgrader("export", f"--to={a.to}")
+    elif a.command == "run-lab":
+        run_lab(Path(a.out))
     return 0
 
 

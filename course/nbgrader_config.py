@@ -8,7 +8,23 @@ import os
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import (
+    CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds, GetGrades, NbGraderPreprocessor, OverwriteCells,
+    OverwriteKernelspec,
+)
+
+
+class DropDuplicateGradeIds(DeduplicateIds):
+    """nbgrader 0.9.6 empties a duplicated cell's metadata to `{}`, which then fails the schema
+    check and aborts autograding for every student after this one. Remove the key instead:
+    the copy becomes an ordinary cell, and the original keeps its points."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if cell.metadata.get("nbgrader") == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
 
 HERE = Path(__file__).resolve().parent
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -32,5 +48,21 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 c.Execute.timeout = 90
 c.Execute.interrupt_on_timeout = True
 
-# Feedback: strip hidden tests from the HTML (nbgrader shows them by default).
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+class ShortenTracebacks(NbGraderPreprocessor):  # nbgrader's base is enabled by default; nbconvert's is not
+    """Cut error outputs to their last line: IPython's tracebacks quote the failing cell's
+    source, hidden tests included. The grade cell's printed summary and hints stay."""
+
+    def preprocess_cell(self, cell, resources, index):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
+        return cell, resources
+
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DropDuplicateGradeIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
+]
+
+# Feedback: strip hidden tests from the HTML (nbgrader shows them by default), in cell
+# sources and in the tracebacks that quote them.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortenTracebacks, CSSHTMLHeaderPreprocessor]

@@ -45,7 +45,7 @@ def test_readme_command_one_runs_the_main_job():
     text = (ROOT / "README.md").read_text()
     first = [ln for ln in text.split("# 1.", 1)[1].splitlines()[1:] if ln.strip()][0]
     assert first.startswith("python3 -m venv .venv") and "torch==2.13.0" in first
-    assert first.endswith("toxlab tour")
+    assert first.endswith("course/instructor.py run-lab")
 
 
 def test_console_script_is_declared():

@@ -69,11 +69,11 @@ def lab_config(mode: str | None = None) -> LabConfig:
         )
     if mode == "cpu":
         return LabConfig(
-            mode, "minilm", None, max_train_samples=2000, max_eval_samples=400,
+            mode, "minilm", None, max_train_samples=1200, max_eval_samples=400,
             overrides=dict(learning_rate=5e-5, num_train_epochs=2, per_device_eval_batch_size=64,
                            train_sampling_strategy="group_by_length", warmup_steps=0.06, report_to="none",
                            save_total_limit=1, use_cpu=True),
-            output_dir=_run_dir(), note="CPU: the offline MiniLM, quick recipe on a 2,000-row stratified subset",
+            output_dir=_run_dir(), note="CPU: the offline MiniLM, quick recipe on a 1,200-row stratified subset",
         )
     model = "bert-base-uncased"
     from .models import ModelNotFoundError, resolve_model
