@@ -19,6 +19,7 @@ which nbgrader then applies. Set ASSIGNMENT to grade another lab (default: toxic
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -80,7 +81,6 @@ plot_bias(bias).savefig(_out / "bias.png", dpi=110)
 
 def run_lab(out: Path) -> None:
     """The lab end to end: execute, report, release, autograde two examples, print scores."""
-    import copy
     import tempfile
     import time
 
@@ -106,7 +106,7 @@ def run_lab(out: Path) -> None:
     nbformat.write(nb, out / f"{ASSIGNMENT}.executed.ipynb")
     print(f"executed {source_nb.name} in {os.environ['TOXLAB_MODE']} mode in {time.time() - t:.0f} s -> {out}")
     print((out / "report.txt").read_text())
-    print("bias:", (out / "metrics.json").read_text().split('"bias":', 1)[1].strip().rstrip("}").strip())
+    print("bias probe:", json.loads((out / "metrics.json").read_text())["bias"])
 
     # --- 2. regenerate the release ---
     release(force=True)
@@ -119,13 +119,10 @@ def run_lab(out: Path) -> None:
         (scratch / "course").mkdir()
         for f in ("nbgrader_config.py", "hidden_checks.py", "instructor.py"):
             shutil.copy(COURSE / f, scratch / "course" / f)
+        from toxlab.grading import solved_notebook
+
         blank = nbformat.read(scratch / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-        solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(source_nb, as_version=4).cells
-                     if c.metadata.get("nbgrader", {}).get("solution")}
-        solved = copy.deepcopy(blank)
-        for c in solved.cells:
-            if c.metadata.get("nbgrader", {}).get("solution"):
-                c.source = solutions[c.metadata["nbgrader"]["grade_id"]]
+        solved = solved_notebook(blank, nbformat.read(source_nb, as_version=4))
         env = {**os.environ, "TOXLAB_MODE": "grade"}
         for student, notebook in (("example-solution", solved), ("example-untouched", blank)):
             path = scratch / f"{student}.ipynb"

@@ -16,6 +16,7 @@ import pytest
 
 from conftest import ROOT
 from fixtures.wrong_solutions import POINTS, SOLUTION_CELL, WRONG
+from toxlab.grading import solved_notebook
 
 pytestmark = pytest.mark.course
 LAB = "toxicity_lab"
@@ -24,18 +25,6 @@ LAB = "toxicity_lab"
 def instructor(course: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(course / "course" / "instructor.py"), *args],
                           capture_output=True, text=True, timeout=3000)
-
-
-def solved(release_nb, source_nb):
-    """The release notebook with every solution cell filled from the instructor's source."""
-    sources = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source_nb.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    nb = copy.deepcopy(release_nb)
-    for c in nb.cells:
-        gid = c.metadata.get("nbgrader", {}).get("grade_id")
-        if c.metadata.get("nbgrader", {}).get("solution"):
-            c.source = sources[gid]
-    return nb
 
 
 def with_cell(nb, grade_id: str, source: str):
@@ -57,7 +46,7 @@ def course(tmp_path_factory):
 
     release = nbformat.read(root / "release" / LAB / f"{LAB}.ipynb", as_version=4)
     source = nbformat.read(root / "source" / LAB / f"{LAB}.ipynb", as_version=4)
-    solution = solved(release, source)
+    solution = solved_notebook(release, source)
     subs = {"solution": solution, "blank": release}
     for ex, cases in WRONG.items():
         for name, src in cases:

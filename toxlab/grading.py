@@ -110,3 +110,17 @@ def check(exercise: str, namespace: dict, hidden: bool = False) -> None:
               + (f"\n        hint: {o.hint}" if o.hint else ""))
     if failed:
         raise ExerciseFailed(f"{exercise}: {len(failed)} check(s) failed; see the hints above.")
+
+
+def solved_notebook(release_nb, source_nb):
+    """A copy of the student notebook with every solution cell filled from the instructor's source."""
+    import copy
+
+    def solution_cells(nb):
+        return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution_cells(source_nb)}
+    nb = copy.deepcopy(release_nb)
+    for c in solution_cells(nb):
+        c.source = answers[c.metadata["nbgrader"]["grade_id"]]
+    return nb

@@ -1,0 +1,60 @@
+"""The instructor notebook executes headless, in grade mode and in CPU mode on demo data,
+with every grade cell passing and writing nothing to stderr."""
+
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.course
+SOURCE = ROOT / "source" / "toxicity_lab" / "toxicity_lab.ipynb"
+
+
+def execute(mode: str, tmp_path, monkeypatch):
+    monkeypatch.setenv("TOXLAB_MODE", mode)
+    monkeypatch.setenv("TOXLAB_HIDDEN_CHECKS", str(ROOT / "course" / "hidden_checks.py"))
+    nb = nbformat.read(SOURCE, as_version=4)
+    NotebookClient(nb, timeout=1200, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return nb
+
+
+def problems(nb) -> list[str]:
+    """Errors in any cell, and stderr or a missing pass line in any grade cell."""
+    out = []
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        gid = c.metadata.get("nbgrader", {}).get("grade_id", "?")
+        errors = [o for o in c.outputs if o.output_type == "error"]
+        if errors:
+            out.append(f"{gid}: {errors[0].ename}: {errors[0].evalue[:200]}")
+        if c.metadata.get("nbgrader", {}).get("grade"):
+            if any(o.output_type == "stream" and o.name == "stderr" for o in c.outputs):
+                out.append(f"{gid}: wrote to stderr")
+            text = "".join(o.get("text", "") for o in c.outputs if o.output_type == "stream")
+            if "hidden checks passed" not in text:
+                out.append(f"{gid}: no passing summary")
+    return out
+
+
+def test_grade_mode(tmp_path, monkeypatch):
+    nb = execute("grade", tmp_path, monkeypatch)
+    assert problems(nb) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(15 * 60)
+def test_cpu_mode_on_demo_data(tmp_path, monkeypatch):
+    nb = execute("cpu", tmp_path, monkeypatch)
+    assert problems(nb) == []
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                   if o.output_type == "stream")
+    assert "SYNTHETIC DEMO DATA" in text and "mode=cpu" in text
+    images = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.cell_type == "code"
+              and any("image/png" in o.get("data", {}) for o in c.outputs)]
+    assert {"plot_counts", "evaluate", "pr_curve", "bias_probe"} <= set(images)
+    assert any((tmp_path / "saved_models").iterdir()), "the trained model was saved"
