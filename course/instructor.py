@@ -81,7 +81,6 @@ plot_bias(bias).savefig(_out / "bias.png", dpi=110)
 
 def run_lab(out: Path) -> None:
     """The lab end to end: execute, report, release, autograde two examples, print scores."""
-    import tempfile
     import time
 
     import nbformat
@@ -95,14 +94,17 @@ def run_lab(out: Path) -> None:
     t = time.time()
     nb = nbformat.read(source_nb, as_version=4)
     os.environ.setdefault("TOXLAB_MODE", "cpu")
+    os.environ["TOXLAB_HIDDEN_CHECKS"] = str(COURSE / "hidden_checks.py")  # the source's grade cells run them
     workdir = out / "workdir"  # the notebook's saved_models/ land here
     workdir.mkdir(exist_ok=True)
     client = NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
             client.execute_cell(cell, i)
-        report = nbformat.v4.new_code_cell(REPORT_CELL.replace("__REPORT_DIR__", repr(str(out))))
-        client.execute_cell(report, len(nb.cells))
+        # nbclient writes each executed cell back into nb.cells, so the report cell must be in it
+        nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL.replace("__REPORT_DIR__", repr(str(out)))))
+        client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
+        nb.cells.pop()
     nbformat.write(nb, out / f"{ASSIGNMENT}.executed.ipynb")
     print(f"executed {source_nb.name} in {os.environ['TOXLAB_MODE']} mode in {time.time() - t:.0f} s -> {out}")
     print((out / "report.txt").read_text())
@@ -112,34 +114,47 @@ def run_lab(out: Path) -> None:
     release(force=True)
 
     # --- 3. autograde two example submissions in a scratch copy of the course ---
+    autograde_examples(source_nb)
+
+
+def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
+    """Autograde the solution and the untouched release in a scratch course; print and return the scores."""
+    import tempfile
+    import time
+
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    from toxlab.grading import solved_notebook
+
     with tempfile.TemporaryDirectory(prefix="toxlab-course-") as tmp:
         scratch = Path(tmp)
         shutil.copytree(COURSE.parent / "source", scratch / "source")
-        shutil.copytree(COURSE.parent / "release", scratch / "release")
         (scratch / "course").mkdir()
         for f in ("nbgrader_config.py", "hidden_checks.py", "instructor.py"):
             shutil.copy(COURSE / f, scratch / "course" / f)
-        from toxlab.grading import solved_notebook
-
+        tool = [sys.executable, str(scratch / "course" / "instructor.py")]
+        env = {**os.environ, "TOXLAB_MODE": "grade"}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        subprocess.run([*tool, "release"], check=True, env=env, **quiet)  # also records it in the scratch gradebook
         blank = nbformat.read(scratch / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
         solved = solved_notebook(blank, nbformat.read(source_nb, as_version=4))
-        env = {**os.environ, "TOXLAB_MODE": "grade"}
         for student, notebook in (("example-solution", solved), ("example-untouched", blank)):
             path = scratch / f"{student}.ipynb"
             nbformat.write(notebook, path)
-            subprocess.run([sys.executable, str(scratch / "course" / "instructor.py"), "place", student, str(path)],
-                           check=True, env=env)
+            subprocess.run([*tool, "place", student, str(path)], check=True, env=env, **quiet)
         t = time.time()
-        subprocess.run([sys.executable, str(scratch / "course" / "instructor.py"), "autograde"], check=True, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run([*tool, "autograde"], check=True, env=env, **quiet)
         print(f"autograded 2 submissions in {time.time() - t:.0f} s")
-        from nbgrader.api import Gradebook
-
+        result = {}
         with Gradebook(f"sqlite:///{scratch / 'course' / 'gradebook.db'}") as gb:
             for sub in gb.assignment_submissions(ASSIGNMENT):
-                auto = {g.name: g.auto_score for nb_ in sub.notebooks for g in nb_.grades if g.name.startswith("check_")}
-                print(f"  {sub.student.id:<18} {sum(auto.values()):g} / {sub.max_score_autograded:g} autograded points: "
-                      + ", ".join(f"{k.removeprefix('check_')}={v:g}" for k, v in auto.items()))
+                auto = {g.name.removeprefix("check_"): g.auto_score for nb_ in sub.notebooks for g in nb_.grades
+                        if g.name.startswith("check_")}
+                result[sub.student.id] = auto
+                print(f"  {sub.student.id:<18} {sum(auto.values()):g} / {sub.max_code_score:g} autograded points: "
+                      + ", ".join(f"{k}={v:g}" for k, v in auto.items()))
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

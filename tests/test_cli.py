@@ -1,5 +1,6 @@
 """The toxlab command: help everywhere, one-line errors, the main job (tour), demo-data."""
 
+import os
 import subprocess
 import sys
 
@@ -29,7 +30,7 @@ def test_demo_data_writes_and_refuses_to_overwrite(tmp_path, capsys):
 
 
 def test_tour_is_the_main_job(tmp_path):
-    res = toxlab("tour", cwd=tmp_path, env={**__import__("os").environ, "TOXLAB_CACHE": str(tmp_path)})
+    res = toxlab("tour", cwd=tmp_path, env={**os.environ, "TOXLAB_CACHE": str(tmp_path)})
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "SYNTHETIC" in out and "positive rows per label" in out

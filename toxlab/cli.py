@@ -225,7 +225,9 @@ def cmd_bias(a: BiasArgs) -> None:
     model, tokenizer = load_classifier(a.model)
     threshold = model_threshold(model) if a.threshold is None else a.threshold
     rep = probe(model_predictor(model, tokenizer), templates, groups, threshold)
-    with __import__("pandas").option_context("display.width", 120, "display.max_rows", 200):
+    import pandas as pd
+
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
         print(rep.per_term.round(4).to_string(index=False))
         print()
         print(rep.per_group.round(4).to_string(index=False))

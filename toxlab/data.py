@@ -98,8 +98,8 @@ def _check_ids(df: pd.DataFrame, name: str) -> None:
         )
 
 
-def _clean_comments(df: pd.DataFrame) -> int:
-    """Keep empty comments as "" and return how many there were."""
+def _count_empty(df: pd.DataFrame) -> int:
+    """How many comments are empty (they are kept as "")."""
     empty = df["comment_text"].str.strip() == ""
     return int(empty.sum())
 
@@ -194,7 +194,7 @@ def read_jigsaw_frames(source: str | os.PathLike) -> tuple[pd.DataFrame, pd.Data
     facts = {
         "source": str(Path(source).expanduser()),
         "unscored_test_rows": int((~scored).sum()),
-        "empty_comments": _clean_comments(train) + _clean_comments(test[scored]),
+        "empty_comments": _count_empty(train) + _count_empty(test[scored]),
     }
     return train, test[scored].reset_index(drop=True), facts
 
