@@ -15,6 +15,7 @@ SOURCE = ROOT / "source" / "toxicity_lab" / "toxicity_lab.ipynb"
 
 def execute(mode: str, tmp_path, monkeypatch):
     monkeypatch.setenv("TOXLAB_MODE", mode)
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # conftest's Agg would stop the kernel rendering plots inline
     monkeypatch.setenv("TOXLAB_HIDDEN_CHECKS", str(ROOT / "course" / "hidden_checks.py"))
     nb = nbformat.read(SOURCE, as_version=4)
     NotebookClient(nb, timeout=1200, kernel_name="python3", allow_errors=True,
