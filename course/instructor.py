@@ -57,6 +57,37 @@ def place(student: str, notebook: str, force: bool) -> None:
     print(f"placed {src} as {student}'s submission")
 
 
+def repair_interrupted() -> list[str]:
+    """Remove autograded/ folders that an interrupted run left half-done; return their students.
+
+    nbgrader writes the sanitized notebook into autograded/STUDENT/ASSIGNMENT/ first, executes
+    it, and saves the scores last. After a kill in between, a re-run sees the folder and skips
+    that student for good, with no scores. A folder whose submission has an autograded cell
+    without a score is such a leftover; it is nbgrader's output, rebuilt from submitted/, so
+    removing it loses nothing (manual grades and comments live in the gradebook and stay).
+    """
+    import nbformat
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from toxlab.verify import grade_ids
+
+    source = nbformat.read(COURSE.parent / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    autograded = grade_ids(source)
+    repaired = []
+    with Gradebook(f"sqlite:///{COURSE / 'gradebook.db'}") as gb:
+        for folder in sorted((COURSE / "autograded").glob(f"*/{ASSIGNMENT}")):
+            student = folder.parent.name
+            try:
+                done = all(gb.find_grade(g, ASSIGNMENT, ASSIGNMENT, student).auto_score is not None for g in autograded)
+            except MissingEntry:
+                done = False
+            if not done:
+                shutil.rmtree(folder)
+                repaired.append(student)
+                print(f"instructor: {folder} was left half-done by an interrupted run; it will be graded again")
+    return repaired
+
+
 def for_students(students: list[str], *args: str) -> None:
     """Run nbgrader once for all students, or once per named student."""
     for student in students or [None]:
@@ -133,6 +164,7 @@ def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
         (scratch / "course").mkdir()
         for f in ("nbgrader_config.py", "hidden_checks.py", "instructor.py"):
             shutil.copy(COURSE / f, scratch / "course" / f)
+        shutil.copytree(COURSE / "jupyter", scratch / "course" / "jupyter")
         tool = [sys.executable, str(scratch / "course" / "instructor.py")]
         env = {**os.environ, "TOXLAB_MODE": "grade"}
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -183,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     elif a.command == "place":
         place(a.student, a.notebook, a.force)
     elif a.command == "autograde":
+        repair_interrupted()
         for_students(a.students, "autograde", ASSIGNMENT, "--create", *(["--force"] if a.force else []))
     elif a.command == "feedback":
         for_students(a.students, "generate_feedback", ASSIGNMENT, *(["--force"] if a.force else []))

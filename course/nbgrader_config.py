@@ -7,11 +7,14 @@ and the submitted/, autograded/ and feedback/ folders live here and are ignored 
 import os
 from pathlib import Path
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+import nbformat
+from nbclient.exceptions import DeadKernelError
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
-    CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds, GetGrades, NbGraderPreprocessor, OverwriteCells,
-    OverwriteKernelspec,
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds, Execute, GetGrades,
+    IgnorePattern, LimitOutput, NbGraderPreprocessor, OverwriteCells, OverwriteKernelspec, SaveAutoGrades,
 )
+from traitlets import Integer, Unicode
 
 
 class DropDuplicateGradeIds(DeduplicateIds):
@@ -26,7 +29,119 @@ class DropDuplicateGradeIds(DeduplicateIds):
         return cell, resources
 
 
+class RestoreCellMetadata(NbGraderPreprocessor):
+    """Give every cell the nbgrader metadata the source notebook has for its grade_id.
+
+    A student who edits a grade cell's metadata (say `grade: false`) makes nbgrader 0.9.6 raise
+    "Inconsistent checksums" and skip the whole submission. A cell claiming a grade_id the
+    source does not have becomes an ordinary cell.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        source = nbformat.read(HERE / "../source" / info["assignment"] / f"{info['notebook']}.ipynb", as_version=4)
+        keys = ("grade", "solution", "locked", "points", "task", "schema_version")
+        truth = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id")}
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta is None:
+                continue
+            ref = truth.get(meta.get("grade_id"))
+            if ref is None:
+                del cell.metadata["nbgrader"]
+                continue
+            for k in keys:
+                if k in ref:
+                    meta[k] = ref[k]
+                else:
+                    meta.pop(k, None)
+        return nb, resources
+
+
+class CapOutputs(NbGraderPreprocessor):
+    """Cut every text output to 20,000 characters and drop any single output over 5 MB.
+
+    nbgrader's LimitOutput counts lines only: one 30 MB line (a cell returning a huge string)
+    passes whole into autograded/ and the feedback HTML.
+    """
+
+    max_chars = Integer(20_000).tag(config=True)
+    max_bytes = Integer(5_000_000).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        for out in cell.get("outputs", []):
+            fields = [("text", out)] if "text" in out else []
+            fields += [(mime, out["data"]) for mime in list(out.get("data", {}))]
+            for key, holder in fields:
+                value = holder[key]
+                text = "".join(value) if isinstance(value, list) else value
+                if not isinstance(text, str):
+                    continue
+                if len(text) > self.max_bytes and not key.startswith("text"):
+                    holder[key] = ""  # an image or other blob that large is not feedback
+                elif len(text) > self.max_chars and key.startswith("text"):
+                    holder[key] = text[: self.max_chars] + f"\n... output cut: {len(text):,} characters in all ...\n"
+        return cell, resources
+
+
 HERE = Path(__file__).resolve().parent
+CELL_TIMEOUT = int(os.environ.get("TOXLAB_CELL_TIMEOUT", 90))  # seconds per cell, in the kernel and outside it
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute in the toxlab sandbox kernel (course/jupyter/kernels), going on when the kernel dies.
+
+    nbgrader 0.9.6 drops the whole submission from autograded/ when the kernel dies (sys.exit in a
+    thread, os._exit, a kill); here the cell gets an error and the remaining cells are marked as
+    not run. The scores come from VerifyOutsideKernel, which does not depend on the kernel's fate.
+    """
+
+    kernel_name = Unicode("toxlab-sandbox").tag(config=True)
+    timeout = Integer(CELL_TIMEOUT).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._dead = None
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and self._dead is not None:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"(not run: the kernel died in cell {self._dead + 1})\n")]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._dead = index
+            cell.outputs.append(nbformat.v4.new_output("error", ename="DeadKernelError", evalue="the kernel died",
+                                                       traceback=["DeadKernelError: the kernel died in this cell"]))
+            return cell, resources
+
+
+class VerifyOutsideKernel(NbGraderPreprocessor):
+    """Replace each grade cell's outputs with its verdict from toxlab.verify (graded outside the kernel).
+
+    The kernel's own grade-cell outputs cannot be trusted: student code in the kernel can rebind
+    `check`, patch pytest, rewrite later cells or die. nbgrader scores the verdict written here.
+    """
+
+    def preprocess(self, nb, resources):
+        from toxlab.verify import verify
+
+        info = resources["nbgrader"]
+        source_nb = HERE / "../source" / info["assignment"] / f"{info['notebook']}.ipynb"
+        source = nbformat.read(source_nb, as_version=4)
+        workdir = Path(resources["metadata"]["path"] or ".").resolve()
+        verdicts = verify(nb, source, HERE / "hidden_checks.py", workdir, timeout=CELL_TIMEOUT)
+        for cell in nb.cells:
+            v = verdicts.get(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
+            if cell.cell_type != "code" or v is None:
+                continue
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(v.lines) + "\n")]
+            if not v.passed:
+                cell.outputs.append(nbformat.v4.new_output(
+                    "error", ename="ExerciseFailed", evalue=f"{v.exercise}: see the checks above",
+                    traceback=[f"ExerciseFailed: {v.exercise}: see the checks above"]))
+        return nb, resources
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
 c.CourseDirectory.course_id = "toxlab"
@@ -38,14 +153,16 @@ c.CourseDirectory.db_url = f"sqlite:///{HERE / 'gradebook.db'}"
 # (conftest.py, data dumps, ...), and the release holds nothing but the notebook.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*"]
 
-# Grading runs the lab in grade mode: a tiny model for a few steps (toxlab.lab). nbgrader sets
-# NBGRADER_EXECUTION too, which toxlab also reads; this makes the choice explicit.
-os.environ["TOXLAB_MODE"] = "grade"
-os.environ["TOXLAB_HIDDEN_CHECKS"] = str(HERE / "hidden_checks.py")
+# Autograding runs the lab in grade mode (a tiny model for a few steps, toxlab.lab): the sandbox
+# kernelspec sets TOXLAB_MODE=grade, and nbgrader's validate sets NBGRADER_EXECUTION, which
+# toxlab reads too. Nothing is set in os.environ here: a JupyterLab server that loads this file
+# (formgrader) must not push its kernels into grade mode.
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-# Grade mode needs a few seconds per cell; the slowest (imports, training) stays under 30 s.
-c.Execute.timeout = 90
+# Student code runs in a sandboxed kernel (toxlab.sandbox: limits, Landlock, clean environment);
+# its kernelspec lives in course/jupyter. Grade mode needs a few seconds per cell; the slowest
+# (imports, training) stays under 30 s, so CELL_TIMEOUT (90 s) leaves room on a busy machine.
+os.environ["JUPYTER_PATH"] = os.pathsep.join([str(HERE / "jupyter"), *filter(None, [os.environ.get("JUPYTER_PATH")])])
 c.Execute.interrupt_on_timeout = True
 
 class ShortenTracebacks(NbGraderPreprocessor):  # nbgrader's base is enabled by default; nbconvert's is not
@@ -60,7 +177,12 @@ class ShortenTracebacks(NbGraderPreprocessor):  # nbgrader's base is enabled by 
 
 
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, DropDuplicateGradeIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
+    ClearOutput, DropDuplicateGradeIds, RestoreCellMetadata, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
+]
+c.OverwriteCells.add_missing_cells = True  # a deleted grade cell comes back from the source
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute, VerifyOutsideKernel, CapOutputs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
 ]
 
 # Feedback: strip hidden tests from the HTML (nbgrader shows them by default), in cell

@@ -6,51 +6,27 @@ cell metadata). Each must get exactly the score it deserves, and the run must fi
 """
 
 import copy
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
-import nbformat
 import pytest
 
 from conftest import ROOT
 from fixtures.wrong_solutions import POINTS, SOLUTION_CELL, WRONG
+from scratch_course import LAB, autograded, instructor, make_course, scores, submit, with_cells
 from toxlab.grading import solved_notebook
 
 pytestmark = pytest.mark.course
-LAB = "toxicity_lab"
-
-
-def instructor(course: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(course / "course" / "instructor.py"), *args],
-                          capture_output=True, text=True, timeout=3000)
-
-
-def with_cell(nb, grade_id: str, source: str):
-    nb = copy.deepcopy(nb)
-    next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id).source = source
-    return nb
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A copy of the course (source, config, hidden checks) with a fresh gradebook; graded once."""
     root = tmp_path_factory.mktemp("course-copy")
-    shutil.copytree(ROOT / "source", root / "source")
-    (root / "course").mkdir()
-    for f in ("nbgrader_config.py", "hidden_checks.py", "instructor.py"):
-        shutil.copy(ROOT / "course" / f, root / "course" / f)
-    res = instructor(root, "release")
-    assert res.returncode == 0, res.stderr[-3000:]
-
-    release = nbformat.read(root / "release" / LAB / f"{LAB}.ipynb", as_version=4)
-    source = nbformat.read(root / "source" / LAB / f"{LAB}.ipynb", as_version=4)
+    release, source = make_course(root)
     solution = solved_notebook(release, source)
     subs = {"solution": solution, "blank": release}
     for ex, cases in WRONG.items():
         for name, src in cases:
-            subs[f"wrong-{ex}-{name}"] = with_cell(solution, SOLUTION_CELL[ex], src)
+            subs[f"wrong-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: src})
     dup = copy.deepcopy(solution)
     i = next(i for i, c in enumerate(dup.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "check_tokenize")
     dup.cells.insert(i + 1, copy.deepcopy(dup.cells[i]))
@@ -64,33 +40,14 @@ def course(tmp_path_factory):
         if nbg.get("grade_id") == "check_metrics":
             c.source = "print('all tests passed')"  # a rewritten grade cell: nbgrader restores it
     subs["edited-metadata"] = meta
-    for student, nb in subs.items():
-        path = root / "subs" / f"{student}.ipynb"
-        path.parent.mkdir(exist_ok=True)
-        nbformat.write(nb, path)
-        assert instructor(root, "place", student, str(path)).returncode == 0
-
+    submit(root, subs)
     graded = instructor(root, "autograde")
     (root / "autograde.log").write_text(graded.stdout + graded.stderr)
     return root, subs, graded
 
 
-def scores(root: Path) -> dict[str, dict[str, float]]:
-    from nbgrader.api import Gradebook
-
-    out = {}
-    with Gradebook(f"sqlite:///{root / 'course' / 'gradebook.db'}") as gb:
-        for sub in gb.assignment_submissions(LAB):
-            out[sub.student.id] = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades}
-    return out
-
-
 def full_marks() -> dict[str, float]:
     return {f"check_{ex}": float(p) for ex, p in POINTS.items()}
-
-
-def autograded(s: dict) -> dict:
-    return {k: v for k, v in s.items() if k.startswith("check_")}
 
 
 def test_release_matches_committed_release(course):
@@ -151,7 +108,7 @@ def test_feedback_has_no_hidden_tests(course):
         text = p.read_text(errors="replace")
         for leak in ("HIDDEN TESTS", "hidden=True", "hidden_checks"):
             assert leak not in text, f"{p} leaks {leak!r}"
-    assert "identity_gap: 2/2 checks passed" in (folder / "solution" / LAB / f"{LAB}.html").read_text()
+    assert "identity_gap: 3/3 checks passed" in (folder / "solution" / LAB / f"{LAB}.html").read_text()
 
 
 def test_export_writes_grades_csv(course):

@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,8 @@ import pytest
 
 VISIBLE_CHECKS = Path(__file__).with_name("grading_checks.py")
 HIDDEN_ENV = "TOXLAB_HIDDEN_CHECKS"
+HIDDEN_STEM = "hidden_checks"  # the hidden checks are copied under this name for each run
+OUTSIDE_ENV = "TOXLAB_GRADED_OUTSIDE"  # set by the course's autograde: toxlab.verify grades, not the kernel
 
 
 class ExerciseFailed(AssertionError):
@@ -38,6 +42,7 @@ class Outcome:
     name: str  # what it checks, from the test function's name
     passed: bool
     hint: str  # the first line of the assertion message, or the exception
+    hidden: bool = False  # from the instructor's hidden checks
 
 
 class _Namespace:
@@ -58,8 +63,10 @@ class _Namespace:
                 exc = getattr(report.longrepr, "reprcrash", None)
                 hint = (exc.message if exc else str(report.longrepr)).strip().splitlines()[0]
                 hint = hint.removeprefix("AssertionError: ")
-            exercise, _, what = report.nodeid.split("::")[-1].removeprefix("test_").partition("__")
-            self.outcomes.append(Outcome(exercise, what.replace("_", " "), report.passed, hint))
+            file, *_, test = report.nodeid.split("::")
+            exercise, _, what = test.removeprefix("test_").partition("__")
+            self.outcomes.append(Outcome(exercise, what.replace("_", " "), report.passed, hint,
+                                         hidden=Path(file).stem == HIDDEN_STEM))
 
 
 def _checks_file(hidden: bool) -> Path:
@@ -73,34 +80,52 @@ def _checks_file(hidden: bool) -> Path:
 
 def run_checks(exercise: str | list[str], namespace: dict, hidden: bool = False) -> list[Outcome]:
     """Run the checks named test_<exercise>__* (one or several exercises) against `namespace`, silently."""
+    return run_check_files(exercise, namespace, [_checks_file(hidden)])
+
+
+def run_check_files(exercise: str | list[str], namespace: dict, paths: list[Path]) -> list[Outcome]:
+    """run_checks over several check files in one pytest run; a file named hidden_checks.py counts as hidden."""
     exercises = [exercise] if isinstance(exercise, str) else list(exercise)
     plugin = _Namespace(namespace)
-    path = _checks_file(hidden)
     selection = " or ".join(f"test_{e}__" for e in exercises)
-    args = [str(path), "-k", selection, "-q", "--noconftest", "-p", "no:cacheprovider",
-            "-p", "no:warnings", "-p", "no:stepwise", "--rootdir", str(path.parent),
-            "-c", os.devnull, "-W", "ignore"]
     env_autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no plugins from the student's environment
     sink = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pytest.main(args, plugins=[plugin])
-    finally:
-        if env_autoload is None:
-            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = env_autoload
-        sys.modules.pop(path.stem, None)  # a re-run re-imports the checks fresh
+    # A private folder holding copies of the checks and an empty pytest.ini: pytest reads no
+    # conftest.py, pytest.ini or plugin from the student's folder, and walks no folder above it
+    # (inside the grading sandbox those are unreadable).
+    with tempfile.TemporaryDirectory(prefix="toxlab-checks-") as tmp:
+        names = [VISIBLE_CHECKS.stem if Path(p) == VISIBLE_CHECKS else HIDDEN_STEM for p in paths]
+        checks = [str(shutil.copy(p, Path(tmp) / f"{n}.py")) for p, n in zip(paths, names)]
+        (Path(tmp) / "pytest.ini").write_text("[pytest]\n")
+        args = [*checks, "-k", selection, "-q", "--noconftest", "-p", "no:cacheprovider",
+                "-p", "no:warnings", "-p", "no:stepwise", "--rootdir", tmp, "-c", str(Path(tmp) / "pytest.ini"),
+                "-W", "ignore"]
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pytest.main(args, plugins=[plugin])
+        finally:
+            if env_autoload is None:
+                os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+            else:
+                os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = env_autoload
+            for n in names:
+                sys.modules.pop(n, None)  # a re-run re-imports the checks fresh
     missing = set(exercises) - {o.exercise for o in plugin.outcomes}
     if missing:
-        raise ExerciseFailed(f"no checks named test_{sorted(missing)[0]}__* in {path.name}; is the exercise name right?")
+        raise ExerciseFailed(f"no checks named test_{sorted(missing)[0]}__* in {', '.join(Path(p).name for p in paths)}; "
+                             "is the exercise name right?")
     return plugin.outcomes
 
 
 def check(exercise: str, namespace: dict, hidden: bool = False) -> None:
     """Grade-cell entry point: print a summary; raise ExerciseFailed if any check failed."""
+    if os.environ.get(OUTSIDE_ENV) == "1":
+        # nbgrader autograde: toxlab.verify runs these checks outside this kernel and replaces
+        # this cell's output with its verdict; nothing done here could change the score
+        print(f"{exercise}: graded outside the notebook")
+        return
     outcomes = run_checks(exercise, namespace, hidden)
     kind = "hidden checks" if hidden else "checks"
     failed = [o for o in outcomes if not o.passed]

@@ -99,7 +99,7 @@ def test_tokenize__returns_model_inputs(ns):
 def _tokenized_sample():
     from datasets import Dataset
 
-    from .data import LABELS
+    from toxlab.data import LABELS
 
     cols = {"comment_text": ["a", "b", "c"], **{c: [0, 1, 0] for c in LABELS}, "label": [0, 1, 0],
             "input_ids": [[101, 1, 102]] * 3, "token_type_ids": [[0, 0, 0]] * 3, "attention_mask": [[1, 1, 1]] * 3}
@@ -160,7 +160,7 @@ def test_training_args__keeps_the_best_epoch_by_f1(ns, tmp_path):
 # --- exercise: weighted_loss -------------------------------------------------------
 
 def _loss_inputs():
-    from .models import tiny_bert
+    from toxlab.models import tiny_bert
 
     torch.manual_seed(0)
     model = tiny_bert(vocab_size=200).eval()  # no dropout: two forward passes must agree

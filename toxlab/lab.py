@@ -72,7 +72,7 @@ def lab_config(mode: str | None = None) -> LabConfig:
             mode, "minilm", None, max_train_samples=1200, max_eval_samples=400,
             overrides=dict(learning_rate=5e-5, num_train_epochs=2, per_device_eval_batch_size=64,
                            train_sampling_strategy="group_by_length", warmup_steps=0.06, report_to="none",
-                           save_total_limit=1, use_cpu=True),
+                           save_total_limit=1, use_cpu=True, disable_tqdm=False),
             output_dir=_run_dir(), note="CPU: the offline MiniLM, quick recipe on a 1,200-row stratified subset",
         )
     model = "bert-base-uncased"
@@ -85,7 +85,7 @@ def lab_config(mode: str | None = None) -> LabConfig:
         model = "minilm"
     return LabConfig(
         mode, model, None, max_train_samples=None, max_eval_samples=None,
-        overrides=dict(per_device_eval_batch_size=128, dataloader_num_workers=4, report_to="none",
+        overrides=dict(per_device_eval_batch_size=128, dataloader_num_workers=4, report_to="none", disable_tqdm=False,
                        train_sampling_strategy="group_by_length", **_gpu_precision()),
         output_dir=_run_dir(), note="GPU: the original recipe (lr 2e-5, 3 epochs, batch 16) on all the data",
     )

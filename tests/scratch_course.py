@@ -1,0 +1,75 @@
+"""A throwaway copy of the course for tests that run real nbgrader: build, submit, grade, read scores."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from conftest import ROOT
+
+LAB = "toxicity_lab"
+COURSE_FILES = ("nbgrader_config.py", "hidden_checks.py", "instructor.py")
+
+
+def instructor(course: Path, *args: str, env: dict | None = None, timeout: float = 3000) -> subprocess.CompletedProcess:
+    """Run course/instructor.py ARGS in the copy at `course`."""
+    return subprocess.run([sys.executable, str(course / "course" / "instructor.py"), *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def make_course(root: Path, env: dict | None = None):
+    """Copy source/ and the course config to `root` and release; return (release, source) notebooks."""
+    shutil.copytree(ROOT / "source", root / "source")
+    (root / "course").mkdir()
+    for f in COURSE_FILES:
+        shutil.copy(ROOT / "course" / f, root / "course" / f)
+    shutil.copytree(ROOT / "course" / "jupyter", root / "course" / "jupyter")
+    res = instructor(root, "release", env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    release = nbformat.read(root / "release" / LAB / f"{LAB}.ipynb", as_version=4)
+    source = nbformat.read(root / "source" / LAB / f"{LAB}.ipynb", as_version=4)
+    return release, source
+
+
+def cell(nb, grade_id: str):
+    """The cell with this grade_id."""
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def with_cells(nb, **sources: str):
+    """A copy of `nb` with the cells named by grade_id given new sources."""
+    nb = copy.deepcopy(nb)
+    for grade_id, source in sources.items():
+        cell(nb, grade_id).source = source
+    return nb
+
+
+def submit(root: Path, submissions: dict, env: dict | None = None) -> None:
+    """Place each {student: notebook} as that student's submission."""
+    for student, nb in submissions.items():
+        path = root / "subs" / f"{student}.ipynb"
+        path.parent.mkdir(exist_ok=True)
+        nbformat.write(nb, path)
+        res = instructor(root, "place", student, str(path), env=env)
+        assert res.returncode == 0, res.stderr
+
+
+def scores(root: Path) -> dict[str, dict[str, float]]:
+    """{student: {grade cell: autograded score}} from the copy's gradebook."""
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(f"sqlite:///{root / 'course' / 'gradebook.db'}") as gb:
+        for sub in gb.assignment_submissions(LAB):
+            out[sub.student.id] = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades}
+    return out
+
+
+def autograded(s: dict) -> dict:
+    """Only the autograded exercises (check_*) of a student's scores."""
+    return {k: v for k, v in s.items() if k.startswith("check_")}
