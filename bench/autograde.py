@@ -18,6 +18,9 @@ import nbformat
 from toxlab.grading import solved_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "course"))
+from instructor import copy_course  # noqa: E402 - course/ is a folder of scripts, not a package
+
 LAB = "toxicity_lab"
 
 
@@ -26,12 +29,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=4, help="number of submissions")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="toxlab-bench-") as tmp:
-        root = Path(tmp)
-        shutil.copytree(ROOT / "source", root / "source")
+        root = copy_course(Path(tmp))
         shutil.copytree(ROOT / "release", root / "release")
-        (root / "course").mkdir()
-        for f in ("nbgrader_config.py", "hidden_checks.py", "instructor.py"):
-            shutil.copy(ROOT / "course" / f, root / "course" / f)
         release = nbformat.read(root / "release" / LAB / f"{LAB}.ipynb", as_version=4)
         solved = solved_notebook(release, nbformat.read(root / "source" / LAB / f"{LAB}.ipynb", as_version=4))
         tool = [sys.executable, str(root / "course" / "instructor.py")]

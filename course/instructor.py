@@ -148,6 +148,19 @@ def run_lab(out: Path) -> None:
     autograde_examples(source_nb)
 
 
+COURSE_FILES = ("nbgrader_config.py", "hidden_checks.py", "instructor.py")
+
+
+def copy_course(dest: Path) -> Path:
+    """A scratch copy of the course at `dest`: source/, the config, hidden checks and kernelspec; no gradebook."""
+    shutil.copytree(COURSE.parent / "source", dest / "source")
+    (dest / "course").mkdir(parents=True)
+    for f in COURSE_FILES:
+        shutil.copy(COURSE / f, dest / "course" / f)
+    shutil.copytree(COURSE / "jupyter", dest / "course" / "jupyter")
+    return dest
+
+
 def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
     """Autograde the solution and the untouched release in a scratch course; print and return the scores."""
     import tempfile
@@ -159,12 +172,7 @@ def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
     from toxlab.grading import solved_notebook
 
     with tempfile.TemporaryDirectory(prefix="toxlab-course-") as tmp:
-        scratch = Path(tmp)
-        shutil.copytree(COURSE.parent / "source", scratch / "source")
-        (scratch / "course").mkdir()
-        for f in ("nbgrader_config.py", "hidden_checks.py", "instructor.py"):
-            shutil.copy(COURSE / f, scratch / "course" / f)
-        shutil.copytree(COURSE / "jupyter", scratch / "course" / "jupyter")
+        scratch = copy_course(Path(tmp))
         tool = [sys.executable, str(scratch / "course" / "instructor.py")]
         env = {**os.environ, "TOXLAB_MODE": "grade"}
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +11,10 @@ import nbformat
 
 from conftest import ROOT
 
+sys.path.insert(0, str(ROOT / "course"))
+from instructor import copy_course  # noqa: E402 - course/ is a folder of scripts, not a package
+
 LAB = "toxicity_lab"
-COURSE_FILES = ("nbgrader_config.py", "hidden_checks.py", "instructor.py")
 
 
 def instructor(course: Path, *args: str, env: dict | None = None, timeout: float = 3000) -> subprocess.CompletedProcess:
@@ -24,11 +25,7 @@ def instructor(course: Path, *args: str, env: dict | None = None, timeout: float
 
 def make_course(root: Path, env: dict | None = None):
     """Copy source/ and the course config to `root` and release; return (release, source) notebooks."""
-    shutil.copytree(ROOT / "source", root / "source")
-    (root / "course").mkdir()
-    for f in COURSE_FILES:
-        shutil.copy(ROOT / "course" / f, root / "course" / f)
-    shutil.copytree(ROOT / "course" / "jupyter", root / "course" / "jupyter")
+    copy_course(root)
     res = instructor(root, "release", env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     release = nbformat.read(root / "release" / LAB / f"{LAB}.ipynb", as_version=4)

@@ -5,7 +5,6 @@ this file gives fast, readable failures for the checks themselves.
 """
 
 import re
-from pathlib import Path
 
 import nbformat
 import numpy as np

@@ -1,7 +1,6 @@
 """The instructor notebook executes headless, in grade mode and in CPU mode on demo data,
 with every grade cell passing and writing nothing to stderr."""
 
-import os
 
 import nbformat
 import pytest
