@@ -29,6 +29,12 @@ class DropDuplicateGradeIds(DeduplicateIds):
         return cell, resources
 
 
+def source_notebook(resources):
+    """The instructor's notebook for the notebook being processed (the trusted copy)."""
+    info = resources["nbgrader"]
+    return nbformat.read(HERE / "../source" / info["assignment"] / f"{info['notebook']}.ipynb", as_version=4)
+
+
 class RestoreCellMetadata(NbGraderPreprocessor):
     """Give every cell the nbgrader metadata the source notebook has for its grade_id.
 
@@ -38,8 +44,7 @@ class RestoreCellMetadata(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        source = nbformat.read(HERE / "../source" / info["assignment"] / f"{info['notebook']}.ipynb", as_version=4)
+        source = source_notebook(resources)
         keys = ("grade", "solution", "locked", "points", "task", "schema_version")
         truth = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in source.cells
                  if c.metadata.get("nbgrader", {}).get("grade_id")}
@@ -127,9 +132,7 @@ class VerifyOutsideKernel(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         from toxlab.verify import verify
 
-        info = resources["nbgrader"]
-        source_nb = HERE / "../source" / info["assignment"] / f"{info['notebook']}.ipynb"
-        source = nbformat.read(source_nb, as_version=4)
+        source = source_notebook(resources)
         workdir = Path(resources["metadata"]["path"] or ".").resolve()
         verdicts = verify(nb, source, HERE / "hidden_checks.py", workdir, timeout=CELL_TIMEOUT)
         for cell in nb.cells:

@@ -208,7 +208,9 @@ def test_process_cap_binds_before_64_forks(graded):
 def test_infinite_loop_hits_the_cell_timeout_and_later_cells_run(graded):
     out = nbformat.reads(_autograded_nb(graded[0], "resources"), as_version=4)
     assert any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in cell(out, "count_labels").outputs)
-    assert cell(out, "check_tokenize").outputs, "cells after the loop did not run"
+    # grade cells always get the verdict; a plain cell shows whether the kernel itself went on
+    later = "".join(o.get("text", "") for o in cell(out, "load_model").outputs)
+    assert "parameters" in later, "the kernel did not run the cells after the loop"
 
 
 def test_huge_output_is_cut_and_stray_files_are_not_copied(graded):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import re
 import resource
 import shutil
 import sys
@@ -256,12 +255,10 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     limits = Limits.from_env()
     workdir = Path.cwd()
-    if argv[:1] == ["--kernel"]:
-        m = re.search(r"^(?:-f|--f|--connection-file)=?(.*)$", " ".join(argv[1:3]))
-        conn = argv[2] if argv[1:2] == ["-f"] else (m.group(1) if m else "")
-        if not conn:
-            raise SystemExit("toxlab.sandbox --kernel -f CONNECTION_FILE")
-        env, applied = enter(limits, workdir, [Path(conn)], bind_ports=[*kernel_ports(conn), 0])  # 0: ipykernel's own pipe on a free port
+    if argv[:2] == ["--kernel", "-f"] and len(argv) > 2:  # as course/jupyter/kernels/toxlab-sandbox starts it
+        conn = argv[2]
+        # port 0: ipykernel binds its own subprocess-output pipe on a free port
+        env, applied = enter(limits, workdir, [Path(conn)], bind_ports=[*kernel_ports(conn), 0])
         command = [sys.executable, "-m", "ipykernel_launcher", *argv[1:]]
     elif argv[:1] == ["--"] and len(argv) > 1:
         env, applied = enter(limits, workdir, bind_ports=[])  # no TCP at all

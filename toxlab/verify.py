@@ -254,7 +254,7 @@ def _warm_up() -> None:
         pass
 
 
-def _kill_leftovers() -> int:
+def _kill_leftovers() -> None:
     """Kill every process the last cell left running (forks, shells); with the subreaper set, orphans are ours too."""
     import signal
 
@@ -267,13 +267,11 @@ def _kill_leftovers() -> int:
                 killed += 1
         except (OSError, ValueError, IndexError):
             continue
-    while killed:
+    for _ in range(killed):  # reap them
         try:
             os.waitpid(-1, 0)
         except ChildProcessError:
             break
-        killed -= 1
-    return killed
 
 
 def _to_python(source: str) -> str:
