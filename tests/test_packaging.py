@@ -1,8 +1,12 @@
-"""Packaging: pyproject and environment.yml agree, CI runs the README's test command."""
+"""Packaging: pyproject and environment.yml agree, CI runs both README commands, the course extra suffices."""
 
+import os
 import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 
@@ -31,21 +35,94 @@ def _readme_block(marker: str) -> list[str]:
     return [ln for ln in block.splitlines() if ln.strip() and not ln.startswith(("```", "#"))]
 
 
-def test_ci_runs_the_readme_test_command():
-    readme = _readme_block("test-command")
-    assert len(readme) == 1 and "pytest" in readme[0]
-    assert "torch==2.13.0" in readme[0], "CI must pin the CPU torch wheel"
-    printed = subprocess.run(["bash", ".ci/run", "--print"], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert printed.stdout.strip() == readme[0]
+def test_ci_runs_both_readme_commands_as_written():
+    for marker, kind, end in (("main-command", "main", "course/instructor.py run-lab"), ("test-command", "test", "-m pytest")):
+        readme = _readme_block(marker)
+        assert len(readme) == 1 and readme[0].endswith(end), f"README's {marker} block: {readme}"
+        assert readme[0].startswith("python3 -m venv .venv") and "torch==2.13.0" in readme[0], \
+            f"README's {marker} must make a fresh venv and pin the CPU torch wheel"
+        printed = subprocess.run(["bash", ".ci/run", "--print", kind], cwd=ROOT, capture_output=True, text=True, check=True)
+        assert printed.stdout.strip() == readme[0], f".ci/run --print {kind} differs from the README"
     ci = (ROOT / ".ci" / "run").read_text()
-    assert 'bash -c "$cmd"' in ci and "set -euo pipefail" in ci and "TOXLAB_REQUIRE_SHARED_DATA=1" in ci
+    assert 'bash -c "$main_cmd"' in ci and 'bash -c "$test_cmd"' in ci and "git clone" in ci
+    assert "set -euo pipefail" in ci and "TOXLAB_REQUIRE_SHARED_DATA=1" in ci and "check_main_job.py" in ci
+    assert '".[course]"' in _readme_block("main-command")[0], "command 1 installs the course extra alone"
 
 
-def test_readme_command_one_runs_the_main_job():
-    text = (ROOT / "README.md").read_text()
-    first = [ln for ln in text.split("# 1.", 1)[1].splitlines()[1:] if ln.strip()][0]
-    assert first.startswith("python3 -m venv .venv") and "torch==2.13.0" in first
-    assert first.endswith("course/instructor.py run-lab")
+# --- the `course` extra alone runs every release notebook's imports ---------------------------
+
+IMPORT_CHECK = """
+import ast, json, sys
+fails = []
+for path in sys.argv[1:]:
+    for cell in json.load(open(path))["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        try:
+            tree = ast.parse("".join(cell["source"]))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0):
+                stmt = ast.unparse(node)
+                try:
+                    exec(stmt, {})
+                except Exception as e:
+                    fails.append(f"{path}: {stmt}: {type(e).__name__}: {e}")
+print(chr(10).join(fails) or "all imports ok")
+sys.exit(1 if fails else 0)
+"""
+
+BLOCK = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {BLOCKED}:
+            raise ImportError(f"No module named {name!r} (blocked by the test)")
+sys.meta_path.insert(0, Block())
+"""
+
+
+def _release_notebooks() -> list[str]:
+    found = sorted(str(p) for p in (ROOT / "release").glob("*/*.ipynb"))
+    assert found, "no release notebooks"
+    return found
+
+
+def run_import_check(python: str, blocked: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Exec every import statement of every release notebook in `python` (optionally with modules blocked)."""
+    code = (BLOCK.replace("{BLOCKED}", repr(set(blocked))) if blocked else "") + IMPORT_CHECK
+    return subprocess.run([python, "-c", code, *_release_notebooks()], capture_output=True, text=True,
+                          cwd=ROOT.parent, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def course_venv(tmp_path_factory) -> Path:
+    """A venv holding the `course` extra alone: CI's command-1 venv, else one built here (a few minutes)."""
+    given = os.environ.get("TOXLAB_COURSE_VENV")
+    if given:
+        return Path(given)
+    venv = tmp_path_factory.mktemp("course-venv") / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "torch==2.13.0"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[course]"], check=True)
+    return venv
+
+
+def test_course_extra_alone_imports_everything_the_release_notebooks_import(course_venv):
+    python = str(course_venv / "bin" / "python")
+    alone = subprocess.run([python, "-c", "import importlib.util as u; print(u.find_spec('playwright') is None)"],
+                           capture_output=True, text=True, check=True)
+    assert alone.stdout.strip() == "True", f"{course_venv} has the test extra too, so it proves nothing"
+    r = run_import_check(python)
+    assert r.returncode == 0, f"the course extra is missing what a release notebook imports:\n{r.stdout}{r.stderr}"
+
+
+def test_import_check_catches_a_missing_grade_cell_dependency():
+    """The bug this guards: grade cells import pytest through toxlab.grading; without it the lab's first cell fails."""
+    r = run_import_check(sys.executable, blocked=("pytest",))
+    assert r.returncode == 1 and "from toxlab.grading import check" in r.stdout and "pytest" in r.stdout, r.stdout
 
 
 def test_console_script_is_declared():

@@ -1,4 +1,4 @@
-"""The `toxlab` command: demo-data, tour, train, evaluate, predict, bias.
+"""The `toxlab` command: doctor, demo-data, tour, train, evaluate, predict, bias.
 
 Each subcommand's options are a small dataclass whose fields carry their help text;
 bad input ends in one `toxlab: error: ...` line and exit status 2.
@@ -24,6 +24,12 @@ def opt(help: str, default=None, **kw):
 # ---------------------------------------------------------------------------
 # options, one dataclass per subcommand
 # ---------------------------------------------------------------------------
+
+@dataclass
+class DoctorArgs:
+    instructor: bool = opt("also require what grading needs (the toxlab-sandbox kernel)", False)
+    demo_ok: bool = opt("accept generated demo data when no Jigsaw data is found (else that is a failure)", False)
+
 
 @dataclass
 class DemoDataArgs:
@@ -93,6 +99,12 @@ class BiasArgs:
 # ---------------------------------------------------------------------------
 # commands
 # ---------------------------------------------------------------------------
+
+def cmd_doctor(a: DoctorArgs) -> int:
+    from .doctor import doctor, exit_code
+
+    return exit_code(doctor(instructor=a.instructor, require_data=not a.demo_ok))
+
 
 def cmd_demo_data(a: DemoDataArgs) -> None:
     from .data import make_demo_data
@@ -243,6 +255,7 @@ def cmd_bias(a: BiasArgs) -> None:
 
 
 COMMANDS: dict[str, tuple[type, Callable, str]] = {
+    "doctor": (DoctorArgs, cmd_doctor, "check this environment for the labs: one line per item, with the fix; exit 1 if something is missing"),
     "demo-data": (DemoDataArgs, cmd_demo_data, "write synthetic demo data in the Kaggle layout"),
     "tour": (TourArgs, cmd_tour, "load the data and the model, print label counts, class weights and the original four predictions"),
     "train": (TrainArgs, cmd_train, "fine-tune a classifier with class weights and save the best model with its threshold"),
@@ -290,11 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     args = vars(build_parser().parse_args(argv))
     cls, run, _ = COMMANDS[args.pop("command")]
     try:
-        run(cls(**args))
+        status = run(cls(**args))
     except (DataError, ModelNotFoundError, FileExistsError, FileNotFoundError, ValueError, TypeError) as e:
         print(f"toxlab: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return 2
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

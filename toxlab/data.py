@@ -116,6 +116,9 @@ class _Folder:
             raise DataError(f"{f}: file not found. The folder needs {list(FILES)}. {WHERE_TO_GET}")
         return f.read_bytes(), str(f)
 
+    def has(self, filename: str) -> bool:
+        return (self.path / filename).is_file()
+
 
 class _Zip:
     """Reads the three files from a zip: at its root, in one subfolder, or as nested
@@ -128,6 +131,9 @@ class _Zip:
         except zipfile.BadZipFile:
             raise DataError(f"{path}: not a valid zip file. {WHERE_TO_GET}") from None
         self.members = {Path(n).name: n for n in self.zf.namelist() if not n.endswith("/")}
+
+    def has(self, filename: str) -> bool:
+        return filename in self.members or filename + ".zip" in self.members  # nested: checked on read
 
     def read(self, filename: str) -> tuple[bytes, str]:
         if filename in self.members:
@@ -143,6 +149,12 @@ class _Zip:
             f"{self.path}: the zip has no {filename!r}. It holds {sorted(self.members)[:10]}; "
             f"it needs {list(FILES)}. {WHERE_TO_GET}"
         )
+
+
+def missing_files(source: str | os.PathLike) -> list[str]:
+    """Which of the three Kaggle files a folder or zip lacks, without reading them."""
+    src = _open_source(source)
+    return [f for f in FILES if not src.has(f)]
 
 
 def _open_source(source: str | os.PathLike) -> _Folder | _Zip:
@@ -212,8 +224,10 @@ def _to_dataset(df: pd.DataFrame, label: str, description: str):
     return datasets.Dataset.from_pandas(out, features=features, info=info, preserve_index=False)
 
 
-def resolve_source(source: str | os.PathLike | None = None) -> tuple[Path, str]:
-    """Where the data comes from: the argument, $TOXLAB_DATA, ./jigsaw_toxicity_pred, or demo data."""
+def resolve_source(source: str | os.PathLike | None = None, make_demo: bool = True) -> tuple[Path, str]:
+    """Where the data comes from: the argument, $TOXLAB_DATA, ./jigsaw_toxicity_pred, or demo data.
+
+    With make_demo=False the demo folder is named but not generated (for `toxlab doctor`)."""
     if source is not None:
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError(f"source={source!r}: pass the path of the Kaggle folder or zip as a str or Path.")
@@ -226,14 +240,14 @@ def resolve_source(source: str | os.PathLike | None = None) -> tuple[Path, str]:
     local = Path.cwd() / DEFAULT_FOLDER
     if local.is_dir():
         return local, f"./{DEFAULT_FOLDER}"
-    return demo_data_dir(), "demo"
+    return demo_data_dir(make=make_demo), "demo"
 
 
-def demo_data_dir() -> Path:
-    """The cached default demo data folder, generated on first use."""
+def demo_data_dir(make: bool = True) -> Path:
+    """The cached default demo data folder, generated on first use (unless make=False)."""
     root = os.environ.get("TOXLAB_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "toxlab"
     cache = Path(root) / "demo-v1"
-    if not (cache / "test_labels.csv").is_file():
+    if make and not (cache / "test_labels.csv").is_file():
         make_demo_data(cache, overwrite=True)
     return cache
 
