@@ -69,7 +69,7 @@ def repair_interrupted() -> list[str]:
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
 
-    from toxlab.verify import grade_ids
+    from toxlab.grading.checker import grade_ids
 
     source = nbformat.read(COURSE.parent / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     autograded = grade_ids(source)

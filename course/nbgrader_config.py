@@ -5,6 +5,8 @@ and the submitted/, autograded/ and feedback/ folders live here and are ignored 
 """
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -65,14 +67,21 @@ class RestoreCellMetadata(NbGraderPreprocessor):
 
 
 class CapOutputs(NbGraderPreprocessor):
-    """Cut every text output to 20,000 characters and drop any single output over 5 MB.
+    """Cut every text output to 20,000 characters, drop any single output over 5 MB, and keep a
+    whole notebook's outputs under 10 MB (later outputs beyond that are replaced by a note).
 
     nbgrader's LimitOutput counts lines only: one 30 MB line (a cell returning a huge string)
-    passes whole into autograded/ and the feedback HTML.
+    passes whole into autograded/ and the feedback HTML; and 25 images of 4.8 MB each pass a
+    per-output cap but make a 120 MB notebook.
     """
 
     max_chars = Integer(20_000).tag(config=True)
     max_bytes = Integer(5_000_000).tag(config=True)
+    max_total_bytes = Integer(10_000_000).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        self._total = 0
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         for out in cell.get("outputs", []):
@@ -84,9 +93,14 @@ class CapOutputs(NbGraderPreprocessor):
                 if not isinstance(text, str):
                     continue
                 if len(text) > self.max_bytes and not key.startswith("text"):
-                    holder[key] = ""  # an image or other blob that large is not feedback
+                    holder[key] = text = ""  # an image or other blob that large is not feedback
                 elif len(text) > self.max_chars and key.startswith("text"):
-                    holder[key] = text[: self.max_chars] + f"\n... output cut: {len(text):,} characters in all ...\n"
+                    holder[key] = text = text[: self.max_chars] + f"\n... output cut: {len(text):,} characters in all ...\n"
+                if self._total + len(text) > self.max_total_bytes:
+                    note = f"(output dropped: this notebook's outputs passed {self.max_total_bytes:,} bytes)"
+                    holder[key] = note if key.startswith("text") else ""
+                    text = note
+                self._total += len(text)
         return cell, resources
 
 
@@ -107,7 +121,18 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._dead = None
-        return super().preprocess(nb, resources, km)
+        self._sockets = tempfile.mkdtemp(prefix="toxlab-ipc-")  # short: unix socket paths have a 108-byte limit
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            shutil.rmtree(self._sockets, ignore_errors=True)
+
+    def create_kernel_manager(self):
+        """A kernel on unix sockets in a folder of its own, so its sandbox can have no network at all."""
+        km = super().create_kernel_manager()
+        km.transport = "ipc"
+        km.ip = os.path.join(self._sockets, "k")
+        return km
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and self._dead is not None:
@@ -123,14 +148,14 @@ class SandboxedExecute(Execute):
 
 
 class VerifyOutsideKernel(NbGraderPreprocessor):
-    """Replace each grade cell's outputs with its verdict from toxlab.verify (graded outside the kernel).
+    """Replace each grade cell's outputs with its verdict from toxlab.grading.checker (decided outside the kernel).
 
     The kernel's own grade-cell outputs cannot be trusted: student code in the kernel can rebind
     `check`, patch pytest, rewrite later cells or die. nbgrader scores the verdict written here.
     """
 
     def preprocess(self, nb, resources):
-        from toxlab.verify import verify
+        from toxlab.grading.checker import verify
 
         source = source_notebook(resources)
         workdir = Path(resources["metadata"]["path"] or ".").resolve()

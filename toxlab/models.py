@@ -107,15 +107,17 @@ def load_classifier(name_or_path: str | os.PathLike = MINILM, num_labels: int = 
     return model, tokenizer
 
 
-def tiny_bert(vocab_size: int = 30522, seed: int = 0, num_labels: int = 2):
-    """A 2-layer, 32-wide BertForSequenceClassification with random weights, for tests and grade mode."""
+def tiny_bert(vocab_size: int = 30522, seed: int = 0, num_labels: int = 2, initializer_range: float = 0.02):
+    """A 2-layer, 32-wide BertForSequenceClassification with random weights, for tests and grade mode.
+
+    A large initializer_range (grading uses 0.5) makes outputs differ clearly between texts."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=512, num_labels=num_labels,
+        intermediate_size=64, max_position_embeddings=512, num_labels=num_labels, initializer_range=initializer_range,
         id2label=id2label if num_labels == 2 else None, label2id=label2id if num_labels == 2 else None,
     )
     return BertForSequenceClassification(config)

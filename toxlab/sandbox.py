@@ -1,20 +1,25 @@
-"""Run untrusted student code under limits, without a container (Linux).
+"""Run untrusted student code under limits, in its own namespaces (Linux).
 
     python -m toxlab.sandbox --kernel -f CONNECTION_FILE     # an ipykernel, for nbgrader's kernelspec
-    python -m toxlab.sandbox -- COMMAND ...                  # any command (the out-of-kernel checks)
+    python -m toxlab.sandbox -- COMMAND ...                  # any command (the grading executor)
 
-What it applies, in this order, then it execs the command:
-  * a clean environment: no credentials or tokens; HOME, TMPDIR and caches in a private scratch folder;
-  * resource limits: address space (RLIMIT_AS), file size, CPU time, core dumps off;
-  * a process cap: a pids cgroup when this process may create one (root), else RLIMIT_NPROC
-    counted on top of what the user already runs (RLIMIT_NPROC does not bind root);
-  * Landlock (Linux >= 5.13, no root needed): files may be written only in the working folder,
-    the scratch folder and /dev/shm; read only in the Python installation, system folders and
-    the toxlab package. The course folder (gradebook, source/, hidden checks) is neither
-    readable nor writable. For a kernel, TCP is limited to binding its own five ports.
+Two layers, applied in this order, then the command is exec'd:
 
-It does not make one Python process safe from itself: code that runs in the same process as
-the checks can inspect that process's memory. See README "Grading safely".
+  * bubblewrap (`bwrap`, the sandbox behind Flatpak): new PID, IPC, network, UTS and mount
+    namespaces. The command sees only the Python installation, system folders, the toxlab
+    package and its working folder (read-write); a private /tmp, /dev (so /dev/shm) and /proc;
+    no other process of the machine, so it can signal, trace or read none of them, the grader
+    included. When the sandbox ends, every process in it ends too (daemons included). A kernel
+    whose connection file uses the ipc transport gets no network at all; a TCP kernel keeps the
+    host's network, limited by Landlock below. Without bwrap this module refuses to run unless
+    TOXLAB_SANDBOX_BWRAP=0 says to go on without it, and then it says so on stderr.
+  * inside it: a clean environment (no credentials; HOME, TMPDIR and caches in the private /tmp),
+    resource limits (address space, file size, CPU time, no core files), a process cap (a pids
+    cgroup when this process may make one, else RLIMIT_NPROC), and Landlock (Linux >= 5.13):
+    writes only in the working folder, /tmp and /dev/shm; no TCP connect, and TCP bind only on
+    a kernel's own ports.
+
+Settings: TOXLAB_SANDBOX_* environment variables (Limits below). See README "Grading safely".
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "JPY_PARENT_PID", "TOXLAB_MODE", "TOXLAB_DATA",
+# JPY_PARENT_PID is left out: in its own PID namespace the kernel cannot see that process, and
+# ipykernel would exit; it ends with the sandbox instead.
+ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "TOXLAB_MODE", "TOXLAB_DATA",
             "NBGRADER_EXECUTION", "TOXLAB_GRADED_OUTSIDE", "HF_HUB_OFFLINE", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED")
 GiB = 1024 ** 3
 
@@ -43,6 +50,7 @@ class Limits:
     file_size_mb: int = 1024  # TOXLAB_SANDBOX_FILE_MB: largest file it may write
     cpu_seconds: int = 3600  # TOXLAB_SANDBOX_CPU_S: a ceiling; the per-cell timeout is nbgrader's
     landlock: bool = True  # TOXLAB_SANDBOX_LANDLOCK=0 turns the filesystem rules off
+    bwrap: bool = True  # TOXLAB_SANDBOX_BWRAP=0: run without namespaces (not isolated; said on stderr)
     readable: list[str] = field(default_factory=list)  # TOXLAB_SANDBOX_READABLE: more read-only folders (os.pathsep)
 
     @classmethod
@@ -54,18 +62,8 @@ class Limits:
                    file_size_mb=int(e("TOXLAB_SANDBOX_FILE_MB", cls.file_size_mb)),
                    cpu_seconds=int(e("TOXLAB_SANDBOX_CPU_S", cls.cpu_seconds)),
                    landlock=e("TOXLAB_SANDBOX_LANDLOCK", "1") != "0",
+                   bwrap=e("TOXLAB_SANDBOX_BWRAP", "1") != "0",
                    readable=[p for p in e("TOXLAB_SANDBOX_READABLE", "").split(os.pathsep) if p])
-
-
-def clean_env(env: dict[str, str], scratch: Path) -> dict[str, str]:
-    """The environment minus everything not on ENV_KEEP, with home and caches moved to `scratch`."""
-    out = {k: v for k, v in env.items() if k in ENV_KEEP or k.startswith("LC_")}
-    for k in ("HOME", "TMPDIR", "MPLCONFIGDIR", "IPYTHONDIR", "HF_HOME", "XDG_CACHE_HOME", "TOXLAB_CACHE"):
-        out[k] = str(scratch / k.lower())
-        Path(out[k]).mkdir(parents=True, exist_ok=True)
-    out["HF_HUB_OFFLINE"] = "1"
-    out["PYTHONDONTWRITEBYTECODE"] = "1"
-    return out
 
 
 # --- resource limits and the process cap -------------------------------------------------
@@ -234,43 +232,133 @@ def kernel_ports(connection_file: str) -> list[int]:
     return [int(info[k]) for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")]
 
 
-def enter(limits: Limits, workdir: Path, extra_readable: list[Path] = (), bind_ports: list[int] | None = None,
-          ) -> tuple[dict[str, str], list[str]]:
-    """Apply everything to this process; return the clean environment for the command and what was applied."""
-    scratch = Path(tempfile.mkdtemp(prefix=f"toxlab-sandbox-{os.getpid()}-"))
-    env = clean_env(dict(os.environ), scratch)
-    applied = [f"clean environment ({len(env)} variables), scratch {scratch}"]
-    applied.append(cap_processes(limits))
+# --- bubblewrap -------------------------------------------------------------------------------
+
+SCRATCH = Path("/tmp/sandbox")  # inside the sandbox's private /tmp: gone when it ends
+NO_BWRAP = ("toxlab.sandbox: bubblewrap (bwrap) is not available here, so student code would run without "
+            "its own namespaces: it could see and signal other processes, read /proc of the grader and share "
+            "/dev/shm and /tmp with other students. Install it (Debian/Ubuntu: apt-get install bubblewrap) or, "
+            "to grade with Landlock and resource limits only, set TOXLAB_SANDBOX_BWRAP=0.")
+
+
+def bwrap_works() -> bool:
+    """True when bwrap is installed and can make the namespaces it needs here."""
+    exe = shutil.which("bwrap")
+    if not exe:
+        return False
+    probe = [exe, "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+    import subprocess
+
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def bwrap_command(command: list[str], workdir: Path, readable: list[Path], writable: list[Path], env: dict[str, str],
+                  network: bool) -> list[str]:
+    """The bwrap command line that runs `command` with only these folders, in fresh namespaces."""
+    cmd = ["bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+           "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    if not network:
+        cmd.append("--unshare-net")
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # first: later binds may lie under /tmp
+    for p in readable:
+        cmd += ["--ro-bind", str(p), str(p)]
+    for p in writable:
+        cmd += ["--bind", str(p), str(p)]
+    cmd += ["--chdir", str(workdir), "--clearenv"]
+    for k, v in sorted(env.items()):
+        cmd += ["--setenv", k, v]
+    return cmd + ["--", *command]
+
+
+def sandbox_env(environ: dict[str, str], scratch: Path) -> dict[str, str]:
+    """The environment minus everything not on ENV_KEEP, with home and caches under `scratch`."""
+    out = {k: v for k, v in environ.items() if k in ENV_KEEP or k.startswith("LC_")}
+    for k in SCRATCH_VARS:
+        out[k] = str(scratch / k.lower())
+    out["HF_HUB_OFFLINE"] = "1"
+    out["PYTHONDONTWRITEBYTECODE"] = "1"
+    return out
+
+
+SCRATCH_VARS = ("HOME", "TMPDIR", "MPLCONFIGDIR", "IPYTHONDIR", "HF_HOME", "XDG_CACHE_HOME", "TOXLAB_CACHE")
+
+
+def readable(limits: Limits, extra: list[Path] = ()) -> list[Path]:
+    """What the command may read: Python, its packages, system folders, toxlab; never the course."""
+    roots = _project_roots()
+    return [p for p in [*default_readable(limits), *extra] if p.resolve() not in roots]
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+def _outer(limits: Limits, command: list[str], workdir: Path, extra_readable: list[Path],
+           extra_writable: list[Path], bind_ports: list[int] | None, network: bool) -> None:
+    """Limits here (inherited), then bwrap with the inner step, or the fallback without bwrap."""
+    cap = cap_processes(limits)
     set_rlimits(limits)
-    applied.append(f"RLIMIT_AS {limits.memory_gb:g} GiB, RLIMIT_FSIZE {limits.file_size_mb} MiB, "
-                   f"RLIMIT_CPU {limits.cpu_seconds} s")
-    if limits.landlock:
-        readable = [p for p in [*default_readable(limits), *extra_readable] if p.resolve() not in _project_roots()]
-        writable = [workdir, scratch, Path("/dev/shm"), Path("/dev/null")]
-        applied.append(apply_landlock(readable, writable, bind_ports))
-    return env, applied
+    if os.environ.get("TOXLAB_SANDBOX_VERBOSE"):
+        print(f"toxlab.sandbox: {cap}; {limits}", file=sys.stderr)
+    # -I: the working folder is the student's, so it must not be on sys.path (a toxlab/ written there)
+    inner = [sys.executable, "-I", "-m", "toxlab.sandbox", "--inner",
+             "--ports", ",".join(map(str, bind_ports)) if bind_ports is not None else "-",
+             "--landlock", "1" if limits.landlock else "0",
+             "--write", os.pathsep.join(str(p) for p in extra_writable), "--", *command]
+    binds = [p for p in readable(limits, extra_readable) if str(p) not in ("/proc", "/dev")]  # bwrap makes its own
+    if limits.bwrap:
+        if not bwrap_works():
+            print(NO_BWRAP, file=sys.stderr, flush=True)
+            raise SystemExit(3)
+        env = sandbox_env(dict(os.environ), SCRATCH)
+        cmd = bwrap_command(inner, workdir, binds, [workdir, *extra_writable], env, network)
+        os.execvp("bwrap", cmd)
+    print("toxlab.sandbox: WARNING: running WITHOUT bubblewrap (TOXLAB_SANDBOX_BWRAP=0): no PID, network or "
+          "mount namespaces; only Landlock and resource limits", file=sys.stderr, flush=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"toxlab-sandbox-{os.getpid()}-"))
+    env = sandbox_env(dict(os.environ), scratch)
+    os.execve(sys.executable, inner, env)
+
+
+def _inner(argv: list[str]) -> None:
+    """Inside the namespaces: make the scratch folders, apply Landlock, exec the command."""
+    opts = dict(zip(argv[0:6:2], argv[1:6:2]))
+    command = argv[argv.index("--") + 1:]
+    ports = None if opts["--ports"] == "-" else [int(p) for p in opts["--ports"].split(",") if p]
+    extra_writable = [Path(p) for p in opts["--write"].split(os.pathsep) if p]
+    for k in SCRATCH_VARS:
+        Path(os.environ[k]).mkdir(parents=True, exist_ok=True)
+    scratch = Path(os.environ["HOME"]).parent
+    if opts["--landlock"] == "1":
+        apply_landlock(readable(Limits.from_env()), [Path.cwd(), scratch, Path("/tmp"), Path("/dev/shm"), Path("/dev/null"),
+                                  *extra_writable], ports)
+    if command[0] in ("python", "python3"):
+        command[0] = sys.executable  # the sandbox's own Python, not a shim elsewhere on PATH
+    command[0] = shutil.which(command[0], path=os.environ.get("PATH")) or command[0]
+    os.execv(command[0], command)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     limits = Limits.from_env()
     workdir = Path.cwd()
-    if argv[:2] == ["--kernel", "-f"] and len(argv) > 2:  # as course/jupyter/kernels/toxlab-sandbox starts it
-        conn = argv[2]
-        # port 0: ipykernel binds its own subprocess-output pipe on a free port
-        env, applied = enter(limits, workdir, [Path(conn)], bind_ports=[*kernel_ports(conn), 0])
-        command = [sys.executable, "-m", "ipykernel_launcher", *argv[1:]]
+    if argv[:1] == ["--inner"]:
+        _inner(argv[1:])
+    elif argv[:2] == ["--kernel", "-f"] and len(argv) > 2:  # as course/jupyter/kernels/toxlab-sandbox starts it
+        conn = Path(argv[2]).resolve()
+        info = json.loads(conn.read_text())
+        command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn), *argv[3:]]
+        if info.get("transport") == "ipc":  # unix sockets: the kernel needs no network at all
+            sockets = Path(info["ip"]).resolve().parent
+            _outer(limits, command, workdir, [conn], [sockets], None, network=False)
+        else:  # TCP: the host's network, Landlock lets it bind its own ports and connect nowhere
+            # port 0: ipykernel binds its own subprocess-output pipe on a free port
+            _outer(limits, command, workdir, [conn], [], [*kernel_ports(str(conn)), 0], network=True)
     elif argv[:1] == ["--"] and len(argv) > 1:
-        env, applied = enter(limits, workdir, bind_ports=[])  # no TCP at all
-        command = argv[1:]
-        if command[0] in ("python", "python3"):
-            command[0] = sys.executable  # the sandbox's own Python, not a shim elsewhere on PATH
-        command[0] = shutil.which(command[0], path=env.get("PATH")) or command[0]
+        _outer(limits, argv[1:], workdir, [], [], [], network=False)  # no TCP at all
     else:
         raise SystemExit(__doc__)
-    if os.environ.get("TOXLAB_SANDBOX_VERBOSE"):
-        print("toxlab.sandbox:", *applied, sep="\n  ", file=sys.stderr)
-    os.execve(command[0], command, env)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,242 @@
+"""Grading: what notebook grade cells call, and the two-process autograder behind it.
+
+    from toxlab.grading import check
+    check("class_weights", globals())                 # visible checks (toxlab/grading_checks.py)
+    check("class_weights", globals(), hidden=True)    # hidden checks, in the instructor's course/ folder
+
+Checks are pytest tests named test_<exercise>__<what> that take a `student` fixture: they ask it
+to call the student's functions (`student.call("count_labels", [0, 1])`) and get plain data back
+(toxlab.grading.wire). In JupyterLab (running a grade cell, or Validate) the `student` is this
+kernel's namespace (LocalStudent); under nbgrader autograde it is an executor process that never
+holds a check (toxlab.grading.checker). Either way the checks see the same plain data.
+
+The grade cell prints a short pass/fail summary with hints on stdout, writes nothing to stderr
+(nbgrader scores 0 for any stderr output), and raises when a check fails. The hidden checks
+live outside the package; in JupyterLab they run only where $TOXLAB_HIDDEN_CHECKS names them.
+
+Modules: wire (plain data), objects (inputs both sides build), executor (untrusted side),
+checker (trusted side).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from . import wire
+
+VISIBLE_CHECKS = Path(__file__).resolve().parents[1] / "grading_checks.py"
+HIDDEN_ENV = "TOXLAB_HIDDEN_CHECKS"
+HIDDEN_STEM = "hidden_checks"  # the hidden checks are copied under this name for each run
+OUTSIDE_ENV = "TOXLAB_GRADED_OUTSIDE"  # set by the course's autograde: the checker grades, not the kernel
+HIDDEN_HINT = "(details hidden)"
+
+
+class ExerciseFailed(AssertionError):
+    """Raised by a grade cell whose checks did not all pass."""
+
+
+@dataclass
+class Outcome:
+    """One check's result."""
+
+    exercise: str  # the exercise the check belongs to
+    name: str  # what it checks, from the test function's name
+    passed: bool
+    hint: str  # the first line of the assertion message, or the exception
+    hidden: bool = False  # from the instructor's hidden checks
+
+    def line(self) -> str:
+        """How the verdict shows it: PASS/FAIL, the check's name, and the hint when it failed."""
+        text = f"  {'PASS' if self.passed else 'FAIL'}  {'(hidden) ' if self.hidden else ''}{self.name}"
+        return text + (f"\n        hint: {self.hint}" if self.hint and not self.passed else "")
+
+
+# --- the student, as checks see it ------------------------------------------------------------
+
+class Student:
+    """What a check may ask of the student's notebook; subclasses say where the answers come from."""
+
+    def ask(self, req: dict) -> dict:
+        raise NotImplementedError
+
+    def function(self, name: str) -> None:
+        """Assert that `name` is the student's own function (defined in the notebook, not imported)."""
+        info = self._infos().get(name)
+        if info is None:
+            reply = self.ask({"op": "info", "name": name})
+            info = wire.from_plain(reply.get("value")) if reply.get("ok") else {}
+            info = info if isinstance(info, dict) else {}
+            self._infos()[name] = info
+        assert info.get("defined"), f"define `{name}` in the notebook (run its cell first)"
+        assert info.get("callable"), f"`{name}` should be a function"
+        module = str(info.get("module", ""))
+        assert not module.startswith(("toxlab", "transformers", "sklearn", "torch")), (
+            f"`{name}` comes from {module}; write it yourself in the notebook")
+        assert not info.get("mentions_toxlab"), f"`{name}` calls toxlab; the exercise is to write it yourself"
+
+    def _infos(self) -> dict:
+        if not hasattr(self, "_info_cache"):
+            self._info_cache = {}
+        return self._info_cache
+
+    def _answer(self, what: str, reply: dict):
+        if not reply.get("ok"):
+            raise AssertionError(f"{what} raised {reply.get('error', 'an error')}")
+        try:
+            return wire.from_plain(reply.get("value"))
+        except wire.WireError as e:
+            raise AssertionError(f"{what} returned something that cannot be checked ({e})") from None
+
+    def call(self, name: str, *args, **kwargs):
+        """name(*args, **kwargs) in the student's notebook; the result as plain data (wire.from_plain)."""
+        self.function(name)
+        reply = self.ask({"op": "call", "name": name, "args": wire.encode_args(list(args)),
+                          "kwargs": wire.encode_args(kwargs)})
+        return self._answer(f"{name}(...)", reply)
+
+    def trainer(self, cls: str, method: str, *args, model: dict, init: dict | None = None, grad: bool = False,
+                **kwargs) -> dict:
+        """Build a real `cls(model=..., args=TrainingArguments(...), **init)` and call `method(model, *args)`.
+
+        Returns {"value": the method's result, "grad": {classifier parameter: gradient of the loss}}."""
+        reply = self.ask({"op": "trainer", "cls": cls, "method": method, "model": wire.encode_args(model),
+                          "init": wire.encode_args(init or {}), "args": wire.encode_args(list(args)),
+                          "kwargs": wire.encode_args(kwargs), "grad": grad})
+        out = self._answer(f"{cls}.{method}(...)", reply)
+        assert isinstance(out, dict) and "value" in out, f"{cls}.{method}(...) gave no answer"
+        return out
+
+
+class LocalStudent(Student):
+    """The student in this kernel: requests are served in-process, through the same plain data."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+
+    def ask(self, req: dict) -> dict:
+        import json
+
+        from .executor import serve
+
+        reply = serve(self.namespace, json.loads(json.dumps(req)))
+        return json.loads(json.dumps(reply))
+
+
+# --- running checks -------------------------------------------------------------------------
+
+class _Plugin:
+    """A pytest plugin handing the student to checks as the `student` fixture, and collecting outcomes."""
+
+    def __init__(self, student: Student, hidden_text: str):
+        self._student = student
+        self.hidden_text = hidden_text
+        self.outcomes: list[Outcome] = []
+
+    @pytest.fixture
+    def student(self) -> Student:
+        return self._student
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            hint = ""
+            if report.failed:
+                exc = getattr(report.longrepr, "reprcrash", None)
+                hint = (exc.message if exc else str(report.longrepr)).strip().splitlines()[0]
+                hint = hint.removeprefix("AssertionError: ")
+            file, *_, test = report.nodeid.split("::")
+            exercise, _, what = test.removeprefix("test_").partition("__")
+            hidden = Path(file).stem == HIDDEN_STEM
+            if hidden and hint and hint not in self.hidden_text:
+                hint = HIDDEN_HINT  # only the checks' own wording: never text shaped by what the student's code saw
+            self.outcomes.append(Outcome(exercise, what.replace("_", " "), report.passed, hint, hidden=hidden))
+
+
+def _checks_file(hidden: bool) -> Path:
+    if not hidden:
+        return VISIBLE_CHECKS
+    path = os.environ.get(HIDDEN_ENV)
+    if not path or not Path(path).is_file():
+        raise ExerciseFailed(f"hidden checks not found (${HIDDEN_ENV}={path!r}); they run only when the instructor grades.")
+    return Path(path)
+
+
+def run_checks(exercise: str | list[str], namespace: dict, hidden: bool = False) -> list[Outcome]:
+    """Run the checks named test_<exercise>__* (one or several exercises) against a namespace, silently."""
+    return run_check_files(exercise, LocalStudent(namespace), [_checks_file(hidden)])
+
+
+def run_check_files(exercise: str | list[str], student: Student, paths: list[Path]) -> list[Outcome]:
+    """The checks of several files in one pytest run, in file order; a file named hidden_checks.py counts as hidden."""
+    exercises = [exercise] if isinstance(exercise, str) else list(exercise)
+    names = [VISIBLE_CHECKS.stem if Path(p) == VISIBLE_CHECKS else HIDDEN_STEM for p in paths]
+    hidden_text = "".join(Path(p).read_text() for p, n in zip(paths, names) if n == HIDDEN_STEM)
+    plugin = _Plugin(student, hidden_text)
+    selection = " or ".join(f"test_{e}__" for e in exercises)
+    env_autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no plugins from the student's environment
+    sink = io.StringIO()
+    # A private folder holding copies of the checks and an empty pytest.ini: pytest reads no
+    # conftest.py, pytest.ini or plugin from the student's folder, and walks no folder above it.
+    with tempfile.TemporaryDirectory(prefix="toxlab-checks-") as tmp:
+        checks = [str(shutil.copy(p, Path(tmp) / f"{n}.py")) for p, n in zip(paths, names)]
+        (Path(tmp) / "pytest.ini").write_text("[pytest]\n")
+        args = [*checks, "-k", selection, "-q", "--noconftest", "-p", "no:cacheprovider",
+                "-p", "no:warnings", "-p", "no:stepwise", "--rootdir", tmp, "-c", str(Path(tmp) / "pytest.ini"),
+                "-W", "ignore"]
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pytest.main(args, plugins=[plugin])
+        finally:
+            if env_autoload is None:
+                os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+            else:
+                os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = env_autoload
+            for n in names:
+                sys.modules.pop(n, None)  # a re-run re-imports the checks fresh
+    missing = set(exercises) - {o.exercise for o in plugin.outcomes}
+    if missing:
+        raise ExerciseFailed(f"no checks named test_{sorted(missing)[0]}__* in {', '.join(Path(p).name for p in paths)}; "
+                             "is the exercise name right?")
+    return plugin.outcomes
+
+
+def check(exercise: str, namespace: dict, hidden: bool = False) -> None:
+    """Grade-cell entry point: print a summary; raise ExerciseFailed if any check failed."""
+    if os.environ.get(OUTSIDE_ENV) == "1":
+        # nbgrader autograde: toxlab.grading.checker grades outside this kernel and replaces this
+        # cell's output with its verdict; nothing done here could change the score
+        print(f"{exercise}: graded outside the notebook")
+        return
+    outcomes = run_checks(exercise, namespace, hidden)
+    kind = "hidden checks" if hidden else "checks"
+    failed = [o for o in outcomes if not o.passed]
+    print(f"{exercise}: {len(outcomes) - len(failed)}/{len(outcomes)} {kind} passed")
+    for o in outcomes:
+        print(o.line())
+    if failed:
+        raise ExerciseFailed(f"{exercise}: {len(failed)} check(s) failed; see the hints above.")
+
+
+def solved_notebook(release_nb, source_nb):
+    """A copy of the student notebook with every solution cell filled from the instructor's source."""
+    import copy
+
+    def solution_cells(nb):
+        return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution_cells(source_nb)}
+    nb = copy.deepcopy(release_nb)
+    for c in solution_cells(nb):
+        c.source = answers[c.metadata["nbgrader"]["grade_id"]]
+    return nb

@@ -1,0 +1,77 @@
+"""Objects the checker asks the executor to build by name (wire.obj), and builds itself for the truth.
+
+Both sides call `build(name, **kw)` with the same arguments, so the checker's reference answer and
+the student's answer come from equal inputs. Everything here is deterministic.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+GRADING_INIT = 0.5  # a tiny BERT this wide at init gives clearly different outputs for different texts
+
+
+@lru_cache(maxsize=1)
+def tokenizer():
+    """The lab's tokenizer (the offline MiniLM's WordPiece, uncased, 30,522 pieces)."""
+    from transformers import AutoTokenizer
+
+    from ..models import minilm_path
+
+    return AutoTokenizer.from_pretrained(minilm_path())
+
+
+def model(seed: int = 0, train: bool = False):
+    """A tiny random BERT classifier whose outputs differ clearly between texts (eval mode unless train)."""
+    from ..models import tiny_bert
+
+    m = tiny_bert(seed=seed, initializer_range=GRADING_INIT)
+    return m.train(train)
+
+
+def dataset(columns: dict):
+    """A datasets.Dataset from {column: values}."""
+    from datasets import Dataset
+
+    return Dataset.from_dict(columns)
+
+
+def column(values: list):
+    """A datasets Column (what ds["split"]["label"] is in datasets 5)."""
+    return dataset({"values": values})["values"]
+
+
+def eval_prediction(predictions, label_ids):
+    """A real transformers.EvalPrediction."""
+    from transformers import EvalPrediction
+
+    return EvalPrediction(predictions=np.asarray(predictions), label_ids=np.asarray(label_ids))
+
+
+def tensor(values, dtype: str = "float32"):
+    """A torch tensor."""
+    import torch
+
+    return torch.tensor(np.asarray(values), dtype=getattr(torch, dtype))
+
+
+def lookup_scorer(table: dict):
+    """A scoring function: texts -> [table[text] ...]; an unknown text raises KeyError naming it."""
+
+    def score(texts):
+        return [table[t] for t in texts]
+
+    return score
+
+
+BUILDERS = {"tokenizer": tokenizer, "model": model, "dataset": dataset, "column": column,
+            "eval_prediction": eval_prediction, "tensor": tensor, "lookup_scorer": lookup_scorer}
+
+
+def build(name: str, **kw):
+    """The object called `name`, built from plain arguments."""
+    if name not in BUILDERS:
+        raise ValueError(f"unknown grading object {name!r}; known: {sorted(BUILDERS)}")
+    return BUILDERS[name](**kw)
