@@ -197,6 +197,13 @@ def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
     return result
 
 
+def ensure_bwrap() -> None:
+    """Autograde sandboxes every submission with bubblewrap: install it (root) or say how, before any work."""
+    from toxlab.sandbox import ensure_bwrap as ensure
+
+    ensure()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -223,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     elif a.command == "place":
         place(a.student, a.notebook, a.force)
     elif a.command == "autograde":
+        ensure_bwrap()
         repair_interrupted()
         for_students(a.students, "autograde", ASSIGNMENT, "--create", *(["--force"] if a.force else []))
     elif a.command == "feedback":
@@ -230,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     elif a.command == "export":
         nbgrader("export", f"--to={a.to}")
     elif a.command == "run-lab":
+        ensure_bwrap()
         run_lab(Path(a.out))
     return 0
 

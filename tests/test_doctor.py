@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 from test_packaging import BLOCK
 from toxlab.cli import main
-from toxlab.doctor import EnvironmentNotReady, doctor
+from toxlab.doctor import doctor
 
 
 def _doctor_with(blocked: tuple[str, ...], *args: str, cwd) -> subprocess.CompletedProcess:

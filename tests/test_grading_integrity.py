@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT
+from fixtures import attacks as A
 from fixtures.wrong_solutions import POINTS, WRONG
 from scratch_course import LAB, autograded, cell, instructor, make_course, scores, submit, with_cells
 from toxlab.grading import solved_notebook
@@ -98,6 +99,7 @@ def attacks(solution) -> dict[str, tuple[object, set[str]]]:
                            "print(f'forked {forked} of 64')\nassert forked == 64\n" + right["make_training_args"],
     ), {"label_counts", "class_weights", "training_args"})
     subs["escape"] = (with_cells(solution, predict_proba=ESCAPE + right["predict_proba"]), set())
+    subs["killer"] = (with_cells(solution, clean_columns=A.KILL_THE_GRADER + right["clean_columns"]), {"cleanup"})
 
     # 3. Output tricks
     subs["output"] = (with_cells(
@@ -111,6 +113,29 @@ def attacks(solution) -> dict[str, tuple[object, set[str]]]:
           "WeightedLossTrainer.compute_loss = _noisy",
         identity_gap=right["identity_gap"] + "\nprint('y' * 5_000_000)\n'x' * 30_000_000",
     ), {"cleanup"})
+
+    # 4. Against the trusted checker: each wrong answer comes with a way to forge or bend its verdict
+    subs["forge"] = (with_cells(
+        solution,
+        count_labels=wrong("label_counts", "swapped_order") + A.SERIALIZATION_PATCH,
+        compute_class_weights=wrong("class_weights", "not_normalised") + A.STACK_WALK,
+        tokenize=wrong("tokenize", "no_truncation") + A.GC_SEARCH,
+        clean_columns=wrong("cleanup", "keeps_comment_text") + A.BACKGROUND_THREAD,
+        compute_metrics=wrong("metrics", "binary_average") + A.TRACE_HOOKS,
+        make_training_args=A.ALWAYS_EQUAL,
+        weighted_loss=A.TORCH_FUNCTION,
+        predict_proba=A.ARRAY_FUNCTION,
+        identity_gap=wrong("identity_gap", "first_minus_last") + A.SIGNALS_AND_ATEXIT,
+    ), set(POINTS))
+
+    # 5. Against other students, and hints that would carry what the code saw
+    subs["daemon"] = (with_cells(solution, count_labels=right["count_labels"] + A.DAEMON), set())
+    subs["shm-1-writer"] = (with_cells(solution, count_labels=right["count_labels"] + A.SHM_WRITE), set())
+    subs["shm-2-reader"] = (with_cells(solution, count_labels=right["count_labels"] + A.SHM_READ), set())
+    subs["leaky"] = (with_cells(
+        solution, tokenize=A.LEAK_THROUGH_EXCEPTION, compute_metrics=A.LEAK_INPUTS,
+        identity_gap=right["identity_gap"] + A.IMAGE_FLOOD,
+    ), {"tokenize", "metrics"})
     return subs
 
 
@@ -132,6 +157,11 @@ for _p in _here.parents[:4]:
             _found["wrote " + str(_p / _name)] = type(e).__name__
 print(_found)
 print(dict(os.environ))
+for _pid in [p for p in os.listdir("/proc") if p.isdigit()]:  # every process it can see, the grader's env sought
+    try:
+        print("environ of", _pid, open(f"/proc/{_pid}/environ", "rb").read()[:4000])
+    except OSError as e:
+        print("environ of", _pid, type(e).__name__)
 '''
 
 
@@ -157,7 +187,7 @@ def graded(tmp_path_factory, env):
     res = instructor(root, "autograde", env=env)
     (root / "autograde.log").write_text(res.stdout + res.stderr)
     print(f"autograded {len(subs) + 1} submissions in {time.time() - t:.0f} s")
-    return root, {k: zero for k, (_, zero) in subs.items()}, res
+    return root, {k: zero for k, (_, zero) in subs.items()}, res, t
 
 
 def full_marks() -> dict[str, float]:
@@ -165,16 +195,17 @@ def full_marks() -> dict[str, float]:
 
 
 def test_every_submission_is_graded_and_the_run_reaches_the_control(graded):
-    root, expected, res = graded
+    root, expected, res, _ = graded
     got = scores(root)
     assert set(expected) | {"zz-control"} <= set(got), f"not graded: {set(expected) - set(got)}; see {root}/autograde.log"
     assert autograded(got["zz-control"]) == full_marks()
 
 
 @pytest.mark.parametrize("student", ["tamper-python", "tamper-files", "tamper-cells", "tamper-ipython", "exits",
-                                     "resources", "escape", "output"])
+                                     "resources", "escape", "output", "killer", "forge", "daemon", "shm-1-writer",
+                                     "shm-2-reader", "leaky"])
 def test_attack_scores_zero_where_it_attacks_and_full_marks_elsewhere(graded, student):
-    root, expected, _ = graded
+    root, expected, *_ = graded
     want = {**full_marks(), **{f"check_{ex}": 0.0 for ex in expected[student]}}
     got = autograded(scores(root)[student])
     assert got == want, f"{student}: {got} (see {root}/course/autograded/{student})"
@@ -185,17 +216,54 @@ def _autograded_nb(root: Path, student: str) -> str:
 
 
 def test_escape_cannot_write_the_gradebook_or_outside_nor_read_the_instructors_files(graded, env):
-    root, _, _ = graded
+    root, *_ = graded
     assert not list(root.rglob("PWNED.txt")), "a submission wrote outside its folder"
-    assert len(scores(root)) >= 9, "the gradebook lost students"
+    assert len(scores(root)) >= 15, "the gradebook lost students"
     nb = nbformat.reads(_autograded_nb(root, "escape"), as_version=4)
     out = "".join(o.get("text", "") for o in cell(nb, "predict_proba").outputs)  # what the student's code saw
-    assert "'wrote " in out and "PermissionError" in out, f"the escape cell did not run as expected: {out[:500]}"
+    assert "'wrote " in out, f"the escape cell did not run as expected: {out[:500]}"
     hidden = (ROOT / "course" / "hidden_checks.py").read_text()
     for line in _code_lines(hidden):
         assert line not in out, f"the submission read the hidden checks: {line!r}"
     assert "BEGIN HIDDEN TESTS" not in out and "BEGIN SOLUTION" not in out
     assert SECRET not in out, "the kernel saw the grader's credentials"
+
+
+def _outputs(root: Path, student: str) -> str:
+    nb = nbformat.reads(_autograded_nb(root, student), as_version=4)
+    return "".join(o.get("text", "") + str(o.get("data", "")) for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_students_share_no_memory_or_temp_files(graded):
+    root = graded[0]
+    seen = "".join(o.get("text", "") for o in cell(nbformat.reads(_autograded_nb(root, "shm-2-reader"), as_version=4),
+                                                        "count_labels").outputs)
+    assert "/dev/shm nothing" in seen and "/tmp nothing" in seen, seen
+    assert A.NOTE not in seen
+
+
+def test_no_hint_carries_hidden_text_or_hidden_inputs(graded):
+    root = graded[0]
+    out = _outputs(root, "leaky")
+    hidden = (ROOT / "course" / "hidden_checks.py").read_text()
+    assert "LEAK" in out and "SEEN" in out, "the leaky functions did not run"
+    assert not any(line in out for line in _code_lines(hidden)), "a hint carries hidden-check code"
+    # the hidden metrics check's logits (0.1, 0.9, 0.8, ...) were seen by the code, but come back only as literals
+    nb = nbformat.reads(_autograded_nb(root, "leaky"), as_version=4)
+    verdict = "".join(o.get("text", "") for o in cell(nb, "check_metrics").outputs)
+    assert "(hidden)" in verdict and "[0.1, 0.9]" not in verdict and "hint: (details hidden)" in verdict, verdict
+
+
+def test_notebook_outputs_are_capped_as_a_whole(graded):
+    nb = graded[0] / "course" / "autograded" / "leaky" / LAB / f"{LAB}.ipynb"
+    assert nb.stat().st_size < 12_000_000, f"{nb} is {nb.stat().st_size:,} bytes (25 images of 4.8 MB went in)"
+
+
+def test_grading_leaves_no_scratch_folders(graded):
+    import tempfile
+
+    left = [p for p in Path(tempfile.gettempdir()).glob("toxlab-*") if p.stat().st_mtime > graded[3]]
+    assert not left, f"autograde left {left}"
 
 
 def test_process_cap_binds_before_64_forks(graded):
@@ -214,7 +282,7 @@ def test_infinite_loop_hits_the_cell_timeout_and_later_cells_run(graded):
 
 
 def test_huge_output_is_cut_and_stray_files_are_not_copied(graded):
-    root, _, _ = graded
+    root, *_ = graded
     nb = root / "course" / "autograded" / "output" / LAB / f"{LAB}.ipynb"
     assert nb.stat().st_size < 3_000_000, f"{nb} is {nb.stat().st_size} bytes"
     assert not (root / "course" / "autograded" / "tamper-files" / LAB / "no_fail.py").exists()
@@ -231,7 +299,7 @@ def _code_lines(text: str) -> list[str]:
 
 
 def test_hidden_checks_never_reach_release_or_feedback(graded):
-    root, expected, _ = graded
+    root, expected, *_ = graded
     res = instructor(root, "feedback")
     assert res.returncode == 0, res.stderr[-3000:]
     hidden = (ROOT / "course" / "hidden_checks.py").read_text()
@@ -253,7 +321,7 @@ def test_hidden_checks_never_reach_release_or_feedback(graded):
 def test_rerun_without_force_keeps_grades_and_comments(graded, env):
     from nbgrader.api import Gradebook
 
-    root, _, _ = graded
+    root, *_ = graded
     db = f"sqlite:///{root / 'course' / 'gradebook.db'}"
     with Gradebook(db) as gb:
         sub = gb.find_submission_notebook(LAB, LAB, "zz-control")
@@ -274,7 +342,7 @@ def test_rerun_without_force_keeps_grades_and_comments(graded, env):
 
 
 def test_interrupted_autograde_reruns_to_completion(graded, env):
-    root, _, _ = graded
+    root, *_ = graded
     release = nbformat.read(root / "release" / LAB / f"{LAB}.ipynb", as_version=4)
     source = nbformat.read(root / "source" / LAB / f"{LAB}.ipynb", as_version=4)
     solution = solved_notebook(release, source)

@@ -255,6 +255,18 @@ def bwrap_works() -> bool:
         return False
 
 
+def ensure_bwrap() -> None:
+    """Make sure bwrap works: install Debian's bubblewrap when root with apt-get, else SystemExit with the fix."""
+    from .system import apt_install
+
+    if bwrap_works():
+        return
+    print("toxlab.sandbox: bubblewrap is missing; trying apt-get install bubblewrap", file=sys.stderr, flush=True)
+    apt_install("bubblewrap")
+    if not bwrap_works() and os.environ.get("TOXLAB_SANDBOX_BWRAP", "1") != "0":
+        raise SystemExit(NO_BWRAP)
+
+
 def bwrap_command(command: list[str], workdir: Path, readable: list[Path], writable: list[Path], env: dict[str, str],
                   network: bool) -> list[str]:
     """The bwrap command line that runs `command` with only these folders, in fresh namespaces."""
@@ -304,7 +316,7 @@ def _outer(limits: Limits, command: list[str], workdir: Path, extra_readable: li
     # -I: the working folder is the student's, so it must not be on sys.path (a toxlab/ written there)
     inner = [sys.executable, "-I", "-m", "toxlab.sandbox", "--inner",
              "--ports", ",".join(map(str, bind_ports)) if bind_ports is not None else "-",
-             "--landlock", "1" if limits.landlock else "0",
+             "--landlock", "1" if limits.landlock else "0", "--private-tmp", "1" if limits.bwrap else "0",
              "--write", os.pathsep.join(str(p) for p in extra_writable), "--", *command]
     binds = [p for p in readable(limits, extra_readable) if str(p) not in ("/proc", "/dev")]  # bwrap makes its own
     if limits.bwrap:
@@ -313,7 +325,8 @@ def _outer(limits: Limits, command: list[str], workdir: Path, extra_readable: li
             raise SystemExit(3)
         env = sandbox_env(dict(os.environ), SCRATCH)
         cmd = bwrap_command(inner, workdir, binds, [workdir, *extra_writable], env, network)
-        os.execvp("bwrap", cmd)
+        # bwrap's own process stays as PID 1 inside, with /proc/1/environ readable there: give it nothing
+        os.execvpe("bwrap", cmd, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
     print("toxlab.sandbox: WARNING: running WITHOUT bubblewrap (TOXLAB_SANDBOX_BWRAP=0): no PID, network or "
           "mount namespaces; only Landlock and resource limits", file=sys.stderr, flush=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"toxlab-sandbox-{os.getpid()}-"))
@@ -321,18 +334,44 @@ def _outer(limits: Limits, command: list[str], workdir: Path, extra_readable: li
     os.execve(sys.executable, inner, env)
 
 
+# In a kernel, IPython keeps the last exception's traceback, and with it the frames of the cell that
+# failed: a cell that died of MemoryError would hold the whole address-space cap for every cell after.
+FORGET_FAILED_CELLS = """
+import gc, sys
+def _toxlab_forget_failed_cell(result):
+    error = result.error_in_exec or result.error_before_exec
+    if error is not None:
+        error.__traceback__ = None  # the frames of the failed cell, and what they hold
+        for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+            if hasattr(sys, name):
+                setattr(sys, name, None)
+        shell = get_ipython()
+        for formatter in (shell.InteractiveTB, getattr(shell.InteractiveTB, "VerboseTB", None),
+                          getattr(shell.InteractiveTB, "FormattedTB", None), shell.SyntaxTB):
+            if formatter is not None and hasattr(formatter, "tb"):
+                formatter.tb = None  # IPython's traceback formatters keep the last one
+        gc.collect()
+get_ipython().events.register("post_run_cell", _toxlab_forget_failed_cell)
+del _toxlab_forget_failed_cell
+"""
+
+
 def _inner(argv: list[str]) -> None:
     """Inside the namespaces: make the scratch folders, apply Landlock, exec the command."""
-    opts = dict(zip(argv[0:6:2], argv[1:6:2]))
+    opts = dict(zip(argv[0:8:2], argv[1:8:2]))
     command = argv[argv.index("--") + 1:]
     ports = None if opts["--ports"] == "-" else [int(p) for p in opts["--ports"].split(",") if p]
     extra_writable = [Path(p) for p in opts["--write"].split(os.pathsep) if p]
     for k in SCRATCH_VARS:
         Path(os.environ[k]).mkdir(parents=True, exist_ok=True)
+    startup = Path(os.environ["IPYTHONDIR"]) / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup / "00-toxlab-sandbox.py").write_text(FORGET_FAILED_CELLS)
     scratch = Path(os.environ["HOME"]).parent
     if opts["--landlock"] == "1":
-        apply_landlock(readable(Limits.from_env()), [Path.cwd(), scratch, Path("/tmp"), Path("/dev/shm"), Path("/dev/null"),
-                                  *extra_writable], ports)
+        private_tmp = [Path("/tmp")] if opts["--private-tmp"] == "1" else []  # under bwrap /tmp is the sandbox's own
+        apply_landlock(readable(Limits.from_env()), [Path.cwd(), scratch, *private_tmp, Path("/dev/shm"),
+                                                     Path("/dev/null"), *extra_writable], ports)
     if command[0] in ("python", "python3"):
         command[0] = sys.executable  # the sandbox's own Python, not a shim elsewhere on PATH
     command[0] = shutil.which(command[0], path=os.environ.get("PATH")) or command[0]

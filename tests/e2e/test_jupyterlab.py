@@ -44,13 +44,10 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 
 def chromium() -> str:
     """Debian's chromium, installed through apt when missing (root only)."""
+    from toxlab.system import apt_install
+
     found = shutil.which("chromium")
-    if not found and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
-        if subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
-            subprocess.run(cmd, env=env, capture_output=True)
+    if not found and apt_install("chromium"):
         found = shutil.which("chromium")
     if not found:
         msg = "Debian's chromium is missing and could not be installed: run `apt-get install chromium`"
