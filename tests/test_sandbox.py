@@ -95,8 +95,19 @@ def test_no_tcp_connections(tmp_path):
 # --- reach between processes: the grader, other students -----------------------------------------
 
 def test_cannot_read_signal_or_trace_the_grader(tmp_path):
-    """/proc/<grader>/environ and mem, ptrace, process_vm_readv and kill against this (the grading) process."""
-    me = os.getpid()
+    """/proc/<grader>/environ and mem, ptrace, process_vm_readv and kill against a stand-in for the grader.
+
+    (A stand-in, not this process: without namespaces, as root, the probe's PTRACE_ATTACH succeeds and stops it.)"""
+    grader = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"],
+                              env={**os.environ, "GRADER_SECRET": "hunter2"})
+    try:
+        _probe_the_grader(grader.pid, tmp_path)
+    finally:
+        grader.kill()
+        grader.wait()
+
+
+def _probe_the_grader(me: int, tmp_path) -> None:
     code = f"""
 import ctypes, os, signal
 libc = ctypes.CDLL(None, use_errno=True)
@@ -105,7 +116,7 @@ def tried(what, fn):
         fn(); print(what, "ALLOWED")
     except OSError as e:
         print(what, "denied", type(e).__name__)
-tried("environ", lambda: open("/proc/{me}/environ", "rb").read())
+tried("environ", lambda: print("secret seen:", b"hunter2" in open("/proc/{me}/environ", "rb").read()))
 tried("mem", lambda: open("/proc/{me}/mem", "rb").close())
 tried("signal", lambda: os.kill({me}, 0))
 def ptrace():
@@ -126,7 +137,8 @@ tried("process_vm_readv", vm_read)
     on = sandboxed(code, tmp_path, TOXLAB_SANDBOX_LANDLOCK="0")
     assert all(f"{what} denied" in on for what in ("environ", "mem", "signal", "ptrace", "process_vm_readv")), on
     off = sandboxed(code, tmp_path, TOXLAB_SANDBOX_LANDLOCK="0", TOXLAB_SANDBOX_BWRAP="0")
-    assert "environ ALLOWED" in off and "signal ALLOWED" in off, off  # as root, without namespaces
+    assert "secret seen: True" in off and "signal ALLOWED" in off, off  # as root, without namespaces
+    assert "secret seen" not in on
 
 
 def test_shared_memory_and_tmp_are_private_to_each_sandbox(tmp_path):
