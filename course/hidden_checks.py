@@ -1,133 +1,215 @@
 """Hidden exercise checks: the instructor's, never released.
 
 The grade cells' hidden regions call toxlab.grading.check(..., hidden=True); the tests here,
-named test_<exercise>__<what>, take the same `student` fixture as the visible checks and compute
-their expected values here. Under autograde they run in the trusted checker, after every visible
-check; a failure shows the assertion's text only when it is a literal of this file (so no hint
-carries what the student's code returned). Each check must fail on the wrong solutions in
-tests/fixtures/wrong_solutions.py.
+named test_<exercise>__<what>, take the same `student` fixture as the visible checks. Each
+compares the student's function with a reference written here, on many inputs that Hypothesis
+generates with a fixed seed and a bounded number of examples (so grading is deterministic and
+quick): class order and imbalance, absent classes, ties, lengths around the 256-token limit,
+empty strings, padding, non-default arguments.
+
+Under autograde they run in the trusted checker after every visible check. A failure shows only
+a message that stands literally in this file, followed by the (smallest) failing input, which
+the checker made: never the student's output and never the expected one. Together they are one
+share of the exercise's points.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from toxlab.grading import wire
+from toxlab.grading import fail, wire
 from toxlab.grading.wire import obj
 from toxlab.grading_checks import (
-    as_dataset, as_float, as_ints, as_tensor, loss_inputs, reference_loss, reference_proba, student_args,
-    student_gap, student_loss, student_metrics, tokenized_sample,
+    as_float, loss_batch, reference_loss, reference_proba, reference_tokens, scorer, student_args,
+    student_dataset, student_loss, tokenized_sample,
 )
+
+
+def bounded(n: int):
+    """Hypothesis settings for grading: derandomized, n examples at most, no deadline or database."""
+    return settings(max_examples=n, derandomize=True, deadline=None, database=None, print_blob=False,
+                    suppress_health_check=list(HealthCheck))
+
+
+def same(got, want) -> bool:
+    try:
+        return got == want
+    except Exception:  # noqa: BLE001 - plain data from the checker's side only; be safe anyway
+        return False
+
 
 # --- label_counts -------------------------------------------------------------------
 
-
-def test_label_counts__no_toxic_rows(student):
-    got = as_ints(student.call("count_labels", [0, 0, 0]), "count_labels")
-    assert got == [3, 0], "a split with no toxic rows should give [3, 0]"
+labels01 = st.lists(st.integers(0, 1), max_size=60)
 
 
-def test_label_counts__on_a_dataset_column(student):
-    labels = np.random.default_rng(7).integers(0, 2, size=101).tolist()
-    got = as_ints(student.call("count_labels", obj("column", values=labels)), "count_labels")
-    assert got == np.bincount(labels, minlength=2).tolist(), "count a dataset column (ds['train']['label']) too"
+@bounded(30)
+@given(labels=labels01, kind=st.sampled_from(["list", "column", "array"]))
+def test_label_counts__any_labels_any_container(student, labels, kind):
+    arg = {"list": labels, "column": obj("column", values=labels), "array": np.asarray(labels, dtype=np.int64)}[kind]
+    got = student.call("count_labels", arg)
+    got = [int(x) for x in got] if isinstance(got, (list, tuple, np.ndarray)) else got
+    if not same(got, [labels.count(0), labels.count(1)]):
+        raise fail("count_labels must give [n_non_toxic, n_toxic] for any labels", labels=labels, given_as=kind)
 
 
 # --- class_weights ------------------------------------------------------------------
 
-def test_class_weights__balanced_and_three_classes(student):
-    w = as_tensor(student.call("compute_class_weights", [5, 5]), "compute_class_weights")
-    assert np.allclose(w.values, [0.5, 0.5], atol=1e-6), "equal counts give equal weights"
-    w = as_tensor(student.call("compute_class_weights", [1, 2, 4]), "compute_class_weights")
-    assert np.allclose(w.values, [4 / 7, 2 / 7, 1 / 7], atol=1e-6), "weights are 1/count, normalised"
+@bounded(25)
+@given(counts=st.lists(st.integers(1, 2_000_000), min_size=2, max_size=5))
+def test_class_weights__inverse_frequency_for_any_counts(student, counts):
+    got, args, _ = student.call_echo("compute_class_weights", list(counts))
+    inverse = 1.0 / np.asarray(counts, dtype=np.float64)
+    want = inverse / inverse.sum()
+    if not (isinstance(got, wire.Tensor) and got.dtype == "float32" and got.shape == want.shape
+            and np.allclose(got.values, want, rtol=1e-5, atol=1e-7)):
+        raise fail("weights must be 1/count normalised to sum 1, as a float32 tensor", counts=counts)
+    if not same(args[0], list(counts)):
+        raise fail("compute_class_weights must not change the counts it is given", counts=counts)
 
 
 # --- tokenize -----------------------------------------------------------------------
 
-def test_tokenize__same_ids_as_the_tokenizer(student):
-    from toxlab.grading import objects
+words = st.sampled_from(["the", "editor", "THANKS", "ünïcode", "🙂", "wikipedia", "don't", "x", "...", "anti-vandalism"])
+comments = st.one_of(st.just(""), st.lists(words, max_size=300).map(" ".join), st.text(max_size=40))
 
-    texts = ["Hello THERE, editor!", "ünïcode and emoji 🙂 " * 80, ""]
+
+@bounded(20)
+@given(texts=st.lists(comments, min_size=1, max_size=4))
+def test_tokenize__same_as_the_tokenizer_on_any_comments(student, texts):
     out = student.call("tokenize", {"comment_text": texts})
-    tok = objects.tokenizer()
-    ref = tok(texts, truncation=True, max_length=256)["input_ids"]
-    got = [[int(t) for t in row if t != tok.pad_token_id] for row in out["input_ids"]]
-    assert got == ref, "tokenize comment_text with the lab's tokenizer, truncation=True, max_length=256"
+    ref = reference_tokens(texts)
+    if not isinstance(out, dict) or sorted(out) != sorted(ref):
+        raise fail("tokenize must return the tokenizer's fields", texts=texts)
+    for key in ref:
+        if not same([[int(t) for t in row] for row in out[key]], ref[key]):
+            raise fail("tokenize must give the tokenizer's own ids, truncated to 256 tokens and unpadded", texts=texts)
 
 
 # --- cleanup ------------------------------------------------------------------------
 
-def test_cleanup__uses_toxic_not_label(student):
-    cols = tokenized_sample(label=(1, 0, 1))  # `label` now disagrees with `toxic`
-    out = as_dataset(student.call("clean_columns", obj("dataset", columns=cols)))
-    assert as_ints(out.data.get("labels"), "labels") == [0, 1, 0], "rename the `toxic` column; `label` is not the target here"
-    assert len(out.data["labels"]) == 3, "keep every row"
+@bounded(15)
+@given(toxic=st.lists(st.integers(0, 1), min_size=1, max_size=12), flip=st.booleans(), extra=st.booleans())
+def test_cleanup__any_rows_and_columns(student, toxic, flip, extra):
+    label = [1 - t for t in toxic] if flip else toxic
+    out = student_dataset(student, tokenized_sample(len(toxic), label=label, toxic=toxic, extra=extra))
+    if sorted(out.columns) != ["attention_mask", "input_ids", "labels", "token_type_ids"]:
+        raise fail("clean_columns must keep the three model inputs and labels only", rows=len(toxic), extra_id=extra)
+    labels = out.data.get("labels")
+    if not (isinstance(labels, list) and all(type(x) is int for x in labels) and labels == toxic):
+        raise fail("labels must be the toxic column as integers, every row kept", toxic=toxic, label=label)
 
 
 # --- metrics ------------------------------------------------------------------------
 
-def test_metrics__precision_and_recall_are_macro(student):
-    from sklearn.metrics import precision_recall_fscore_support
+@st.composite
+def predictions(draw):
+    n = draw(st.integers(2, 40))
+    labels = draw(st.lists(st.integers(0, 1), min_size=n, max_size=n).filter(lambda ls: 0 < sum(ls) < len(ls)))
+    pair = st.tuples(st.floats(-5, 5, width=32), st.floats(-5, 5, width=32)).filter(lambda t: t[0] != t[1])  # no ties
+    logits = draw(st.lists(pair, min_size=n, max_size=n))
+    return np.asarray(logits, dtype=np.float32), np.asarray(labels)
 
-    logits = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.9, 0.1], [0.2, 0.8], [0.7, 0.3]])
-    labels = np.array([1, 0, 0, 0, 0, 1, 1])
-    m = student_metrics(student, logits, labels)
-    p, r, f, _ = precision_recall_fscore_support(labels, logits.argmax(1), average="macro")
-    got = tuple(as_float(m.get(k), k) for k in ("precision", "recall", "f1"))
-    assert got == pytest.approx((p, r, f)), "precision, recall and f1 are macro averages"
+
+@bounded(25)
+@given(data=predictions())
+def test_metrics__macro_scores_on_any_predictions(student, data):
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    logits, labels = data
+    m = student.call("compute_metrics", obj("eval_prediction", predictions=logits, label_ids=labels))
+    preds = logits.argmax(1)
+    p, r, f, _ = precision_recall_fscore_support(labels, preds, average="macro", zero_division=0)
+    want = {"accuracy": accuracy_score(labels, preds), "precision": p, "recall": r, "f1": f}
+    try:
+        ok = isinstance(m, dict) and all(abs(as_float(m.get(k), k) - v) < 1e-6 for k, v in want.items())
+    except AssertionError:
+        ok = False
+    if not ok:
+        raise fail("accuracy and macro precision, recall, f1 of the argmax predictions",
+                   logits=np.round(logits, 3).tolist(), labels=labels.tolist())
 
 
 # --- training_args --------------------------------------------------------------------
 
-def test_training_args__epoch_schedule_and_weight_decay(student):
-    a = student_args(student)
-    assert (a.get("eval_strategy"), a.get("save_strategy")) == ("epoch", "epoch"), "evaluate and save every epoch"
-    assert a.get("weight_decay") == pytest.approx(0.01), "weight decay 0.01"
+RECIPE = {"learning_rate": 2e-5, "num_train_epochs": 3, "per_device_train_batch_size": 16,
+          "per_device_eval_batch_size": 16, "weight_decay": 0.01, "eval_strategy": "epoch", "save_strategy": "epoch",
+          "load_best_model_at_end": True}
+OVERRIDES = st.fixed_dictionaries({}, optional={
+    "learning_rate": st.sampled_from([1e-5, 3e-5, 5e-5]), "num_train_epochs": st.integers(1, 5),
+    "per_device_train_batch_size": st.sampled_from([8, 32]), "per_device_eval_batch_size": st.sampled_from([8, 64]),
+    "weight_decay": st.sampled_from([0.0, 0.1]), "seed": st.integers(0, 99), "warmup_steps": st.integers(0, 50),
+    "logging_steps": st.integers(1, 100)})
 
 
-def test_training_args__overrides_apply(student):
-    a = student_args(student, num_train_epochs=1, learning_rate=5e-5)
-    assert (a.get("num_train_epochs"), a.get("learning_rate")) == (1, 5e-5), "pass **overrides on to TrainingArguments"
+@bounded(15)
+@given(overrides=OVERRIDES, out=st.sampled_from(["grading-out", "runs/x", "saved_models/run-1"]))
+def test_training_args__recipe_plus_any_overrides(student, overrides, out):
+    a = student_args(student, out, **overrides)
+    want = {**RECIPE, **overrides, "output_dir": out}
+    wrong = [k for k, v in want.items() if not same(a.get(k), v) and not (
+        isinstance(v, float) and isinstance(a.get(k), float) and abs(a.get(k) - v) < 1e-12)]
+    if wrong or a.get("metric_for_best_model") not in ("f1", "eval_f1") or a.get("greater_is_better") is False:
+        raise fail("the recipe, with every override applied on top", output_dir=out, overrides=overrides)
 
 
 # --- weighted_loss --------------------------------------------------------------------
 
-def test_weighted_loss__takes_num_items_in_batch_and_keeps_the_graph(student):
-    batch = loss_inputs(seed=1)
-    out = student_loss(student, [0.3, 0.7], batch, num_items_in_batch=None)
-    loss = out["value"]
-    assert isinstance(loss, wire.Tensor) and loss.requires_grad, "the loss must keep its graph so Trainer can backpropagate"
-    _, grads = reference_loss(batch, [0.3, 0.7])
+@bounded(6)
+@given(labels=st.lists(st.integers(0, 1), min_size=1, max_size=8), w0=st.floats(0.05, 0.95),
+       seed=st.integers(0, 3), outputs=st.booleans())
+def test_weighted_loss__any_batch_and_weights(student, labels, w0, seed, outputs):
+    batch = loss_batch(labels=tuple(labels), seed=seed + 10)
+    weights = [round(w0, 4), round(1 - w0, 4)]
+    out = student_loss(student, weights, batch, seed=seed, return_outputs=outputs)
+    loss = out["value"][0] if outputs and isinstance(out["value"], tuple) else out["value"]
+    expected, _, grads = reference_loss(batch, weights, seed=seed)
+    ok = isinstance(loss, wire.Tensor) and loss.shape == () and abs(float(loss.values) - expected) < 1e-5
     got = out.get("grad", {})
-    assert set(got) == set(grads) and all(np.allclose(got[k].values, grads[k], atol=1e-5) for k in grads), (
-        "the gradient of the loss differs from the weighted cross-entropy's")
-
-
-def test_weighted_loss__other_weights(student):
-    batch = loss_inputs(labels=(1, 0, 1, 1, 0, 0, 1), seed=2)
-    loss = student_loss(student, [0.7, 0.3], batch)["value"]
-    expected, _ = reference_loss(batch, [0.7, 0.3])
-    assert isinstance(loss, wire.Tensor) and abs(float(loss.values) - expected) < 1e-5, "use self.class_weights, in class order"
+    ok = ok and loss.requires_grad and set(got) == set(grads) and all(
+        isinstance(got[k], wire.Tensor) and np.allclose(got[k].values, grads[k], atol=1e-5) for k in grads)
+    if not ok:
+        raise fail("the weighted cross-entropy, with its gradient, for any batch and weights",
+                   labels=labels, weights=weights, return_outputs=outputs)
 
 
 # --- predict_proba ----------------------------------------------------------------------
 
-def test_predict_proba__softmax_of_the_logits_in_order(student):
-    texts = ["the longest of the three comments here, " * 40, "short", "medium sized one"]
-    p = student.call("predict_proba", texts, obj("model", seed=2), obj("tokenizer"))
-    ref = reference_proba(texts, seed=2)
-    assert isinstance(p, np.ndarray) and p.shape == ref.shape and np.allclose(p, ref, atol=1e-4), (
-        "softmax over the class dimension, one row per text, in order")
+@bounded(8)
+@given(texts=st.lists(comments, min_size=1, max_size=5), seed=st.integers(0, 3))
+def test_predict_proba__any_texts_in_order(student, texts, seed):
+    p = student.call("predict_proba", texts, obj("model", seed=seed, train=True), obj("tokenizer"))
+    ref = reference_proba(texts, seed)
+    if not (isinstance(p, np.ndarray) and p.shape == ref.shape and np.allclose(p, ref, atol=1e-4)):
+        raise fail("softmax probabilities per text, in order, eval mode, 256 tokens", texts=texts)
 
 
 # --- identity_gap -----------------------------------------------------------------------
 
-def test_identity_gap__any_order_and_template(student):
-    table = {"teenage": 0.4, "old": 0.9, "young": 0.1}
-    res = student_gap(student, "My neighbour is {term}.", table, ["teenage", "old", "young"])
-    assert as_float(res["gap"], "gap") == pytest.approx(0.8), "gap = highest - lowest, whatever the order of terms"
-    assert (res["lowest"], res["highest"]) == ("young", "old"), "lowest and highest name the terms"
-    scores = res.get("scores")
-    assert isinstance(scores, dict) and {k: as_float(v, k) for k, v in scores.items()} == pytest.approx(table), (
-        "scores maps each term to its P(toxic)")
+TERMS = ["black", "white", "asian", "latino", "gay", "straight", "muslim", "christian", "jewish", "old", "young",
+         "deaf", "blind", "french", "mexican"]
+
+
+@bounded(25)
+@given(terms=st.lists(st.sampled_from(TERMS), min_size=1, max_size=8, unique=True),
+       scores=st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.333333, 0.5, 0.75, 0.9, 1.0]), min_size=8, max_size=8),
+       template=st.sampled_from(["you are {term}", "I am {term}.", "{term} people live here", "Being {term} is fine"]))
+def test_identity_gap__any_terms_scores_and_template(student, terms, scores, template):
+    table = dict(zip(terms, scores))
+    res, args, _ = student.call_echo("identity_gap", scorer(template, table), template, list(terms))
+    top, low = max(table.values()), min(table.values())
+    try:
+        ok = (isinstance(res, dict) and abs(as_float(res.get("gap"), "gap") - (top - low)) < 1e-9
+              and res.get("lowest") in [t for t in terms if table[t] == low]
+              and res.get("highest") in [t for t in terms if table[t] == top]
+              and isinstance(res.get("scores"), dict) and sorted(res["scores"]) == sorted(terms)
+              and all(abs(as_float(res["scores"][t], t) - table[t]) < 1e-9 for t in terms)
+              and args[2] == list(terms))
+    except AssertionError:
+        ok = False
+    if not ok:
+        raise fail("scores per term, the gap between the extremes, and their terms, for any terms and template",
+                   template=template, scores=table)
+

@@ -165,10 +165,13 @@ class VerifyOutsideKernel(NbGraderPreprocessor):
             if cell.cell_type != "code" or v is None:
                 continue
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(v.lines) + "\n")]
-            if not v.passed:
+            if v.score <= 0 and not v.passed:
                 cell.outputs.append(nbformat.v4.new_output(
                     "error", ename="ExerciseFailed", evalue=f"{v.exercise}: see the checks above",
                     traceback=[f"ExerciseFailed: {v.exercise}: see the checks above"]))
+            elif not v.passed:  # nbgrader 0.9.6 takes a grade cell's numeric execute_result as partial credit
+                cell.outputs.append(nbformat.v4.new_output(
+                    "execute_result", data={"text/plain": f"{v.score:g}"}, execution_count=None))
         return nb, resources
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 

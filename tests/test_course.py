@@ -1,8 +1,10 @@
 """The course round trip through real nbgrader: release, autograde, feedback, export.
 
 One autograde run grades every submission built here: the reference solution, the untouched
-release, each wrong-solution fixture, and two malformed ones (a duplicated grade cell, edited
-cell metadata). Each must get exactly the score it deserves, and the run must finish for all.
+release, a handful of wrong and alternative-correct fixtures (tests/test_exercises.py runs all
+of them in process), and two malformed ones (a duplicated grade cell, edited cell metadata).
+Each must get exactly the score it deserves, shares of partial credit included, and the run
+must finish for all.
 """
 
 import copy
@@ -10,11 +12,23 @@ import copy
 import pytest
 
 from conftest import ROOT
-from fixtures.wrong_solutions import POINTS, SOLUTION_CELL, WRONG
+from expected_scores import score_of
+from fixtures.submissions import CORRECT, POINTS, SOLUTION_CELL, WRONG
 from scratch_course import LAB, autograded, instructor, make_course, scores, submit, with_cells
 from toxlab.grading import solved_notebook
 
 pytestmark = pytest.mark.course
+
+# a handful through real autograde: full loss, partial credit (visible and hidden shares), a hidden-only catch
+THROUGH_AUTOGRADE = [("label_counts", "swapped_order"), ("tokenize", "no_truncation"),
+                     ("weighted_loss", "uses_self_model"), ("predict_proba", "no_eval_mode"),
+                     ("identity_gap", "tied_scores_collapse")]
+CORRECT_THROUGH_AUTOGRADE = [("metrics", "unpack_tuple"), ("training_args", "dict_union_eval_f1"),
+                             ("weighted_loss", "manual_weighted_mean_args_device")]
+
+
+def fixture(table: dict, exercise: str, name: str) -> str:
+    return next(src for n, src, *_ in table[exercise] if n == name)
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +38,10 @@ def course(tmp_path_factory):
     release, source = make_course(root)
     solution = solved_notebook(release, source)
     subs = {"solution": solution, "blank": release}
-    for ex, cases in WRONG.items():
-        for name, src in cases:
-            subs[f"wrong-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: src})
+    for ex, name in THROUGH_AUTOGRADE:
+        subs[f"wrong-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: fixture(WRONG, ex, name)})
+    for ex, name in CORRECT_THROUGH_AUTOGRADE:
+        subs[f"correct-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: fixture(CORRECT, ex, name)})
     dup = copy.deepcopy(solution)
     i = next(i for i, c in enumerate(dup.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "check_tokenize")
     dup.cells.insert(i + 1, copy.deepcopy(dup.cells[i]))
@@ -74,13 +89,23 @@ def test_untouched_release_gets_zero_everywhere(course):
     assert autograded(scores(course[0])["blank"]) == {k: 0.0 for k in full_marks()}
 
 
-WRONG_IDS = [(ex, name) for ex, cases in WRONG.items() for name, _ in cases]
-
-
-@pytest.mark.parametrize("exercise,name", WRONG_IDS, ids=[f"{e}-{n}" for e, n in WRONG_IDS])
-def test_wrong_solution_loses_exactly_its_points(course, exercise, name):
+@pytest.mark.parametrize("exercise,name", THROUGH_AUTOGRADE, ids=[f"{e}-{n}" for e, n in THROUGH_AUTOGRADE])
+def test_one_mistake_loses_exactly_the_shares_of_its_failed_checks(course, exercise, name):
+    """The students' view: points lost on that exercise only, as many as the checks it fails are worth."""
     got = autograded(scores(course[0])[f"wrong-{exercise}-{name}"])
-    assert got == {**full_marks(), f"check_{exercise}": 0.0}
+    earned = score_of(exercise, fixture(WRONG, exercise, name))
+    assert earned < POINTS[exercise], f"{exercise}/{name} should lose something"
+    assert got == pytest.approx({**full_marks(), f"check_{exercise}": earned})
+
+
+def test_partial_credit_reaches_the_gradebook(course):
+    earned = {f"{ex}/{n}": score_of(ex, fixture(WRONG, ex, n)) for ex, n in THROUGH_AUTOGRADE}
+    assert any(0 < v < POINTS[k.split("/")[0]] for k, v in earned.items()), f"no partial credit among {earned}"
+
+
+@pytest.mark.parametrize("exercise,name", CORRECT_THROUGH_AUTOGRADE)
+def test_alternative_correct_solution_gets_full_marks(course, exercise, name):
+    assert autograded(scores(course[0])[f"correct-{exercise}-{name}"]) == full_marks()
 
 
 def test_duplicated_grade_cell_is_a_clear_error_or_a_correct_score(course):
@@ -108,7 +133,7 @@ def test_feedback_has_no_hidden_tests(course):
         text = p.read_text(errors="replace")
         for leak in ("HIDDEN TESTS", "hidden=True", "hidden_checks"):
             assert leak not in text, f"{p} leaks {leak!r}"
-    assert "identity_gap: 3/3 checks passed" in (folder / "solution" / LAB / f"{LAB}.html").read_text()
+    assert "identity_gap: 3/3 checks passed, 2 of 2 points" in (folder / "solution" / LAB / f"{LAB}.html").read_text()
 
 
 def test_export_writes_grades_csv(course):

@@ -1,38 +1,31 @@
-"""The exercise checks, in process: the reference solutions pass, every wrong solution fails.
+"""The exercise checks against every fixture, in process (no nbgrader): the fixture matrix.
 
-The nbgrader round trip (tests/test_course.py) runs the same fixtures through real autograding;
-this file gives fast, readable failures for the checks themselves.
+Each wrong fixture (tests/fixtures/submissions.py) replaces one solution cell of the reference
+notebook and must fail a check of its own exercise; each alternative correct one must pass every
+check. The matrix (exercise x fixture -> the first check that failed) is printed and written to
+test-output/fixture-matrix.txt. The checks run through LocalStudent, the same plain-data path
+that autograde's executor uses, so what passes here passes there; tests/test_course.py sends a
+handful of these through real nbgrader autograde to prove the wiring.
 """
+
+from __future__ import annotations
 
 import re
 
 import nbformat
-import numpy as np
 import pytest
-import torch
-from transformers import Trainer, TrainingArguments
 
+import expected_scores
 from conftest import ROOT
-from fixtures.wrong_solutions import SOLUTION_CELL, WRONG
-from toxlab.grading import ExerciseFailed, check, run_checks
-
-SOURCE = ROOT / "source" / "toxicity_lab" / "toxicity_lab.ipynb"
-HIDDEN = ROOT / "course" / "hidden_checks.py"
-
-
-def solution_sources() -> dict[str, str]:
-    nb = nbformat.read(SOURCE, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+from expected_scores import HIDDEN, SOURCE, solution_sources
+from fixtures.submissions import CORRECT, CPU_INVISIBLE, SOLUTION_CELL, WRONG
+from toxlab.grading import VISIBLE_CHECKS, ExerciseFailed, LocalStudent, check, run_check_files, run_checks
+from toxlab.grading.checker import shares
 
 
 @pytest.fixture(scope="module")
-def base_ns(minilm_tokenizer, demo_dir):
-    from toxlab.data import load_jigsaw
-    from toxlab.models import tiny_bert
-
-    return {"np": np, "torch": torch, "Trainer": Trainer, "TrainingArguments": TrainingArguments,
-            "tokenizer": minilm_tokenizer, "model": tiny_bert(), "ds": load_jigsaw(demo_dir, verbose=False)}
+def base_ns() -> dict:
+    return expected_scores.base_namespace()
 
 
 @pytest.fixture(autouse=True)
@@ -41,51 +34,141 @@ def hidden_checks(monkeypatch):
 
 
 def namespace(base: dict, replace: tuple[str, str] | None = None) -> dict:
-    """The notebook's globals with every solution cell run, one optionally replaced."""
-    ns = dict(base)
-    for gid, src in solution_sources().items():
-        if replace and gid == replace[0]:
-            src = replace[1]
-        exec(compile(src, f"<cell {gid}>", "exec"), ns)  # noqa: S102 - our own fixture code
-    return ns
+    """The notebook's globals with every solution cell run, one optionally replaced (grade_id, source)."""
+    return expected_scores.namespace(base, dict([replace]) if replace else None)
 
 
-def passing(ns: dict) -> dict[str, bool]:
-    """Exercise -> whether all its visible and hidden checks pass (two pytest runs in all)."""
-    outcomes = [o for hidden in (False, True) for o in run_checks(list(SOLUTION_CELL), ns, hidden=hidden)]
-    return {ex: all(o.passed for o in outcomes if o.exercise == ex) for ex in SOLUTION_CELL}
+def first_failure(ns: dict, exercise: str) -> str | None:
+    """The first of the exercise's checks (visible, then hidden) that fails, or None."""
+    outcomes = run_check_files(exercise, LocalStudent(ns), [VISIBLE_CHECKS, HIDDEN], first_failure=True)
+    failed = [o for o in outcomes if not o.passed]
+    return f"{'hidden: ' if failed[0].hidden else ''}{failed[0].name}" if failed else None
 
 
-def test_every_solution_cell_has_an_exercise():
-    assert set(solution_sources()) == set(SOLUTION_CELL.values()), "source notebook and fixtures disagree"
+def visible_checks() -> dict[str, list[str]]:
+    """exercise -> names of its visible checks, in file order."""
+    found: dict[str, list[str]] = {}
+    for ex, what in re.findall(r"^def test_(\w+?)__(\w+)\(", VISIBLE_CHECKS.read_text(), re.M):
+        found.setdefault(ex, []).append(what.replace("_", " "))
+    return found
+
+
+@pytest.fixture(scope="module")
+def matrix(base_ns, request) -> list[tuple[str, str, str, str | None]]:
+    """(exercise, 'wrong'|'correct', fixture, first failing check) for every fixture, printed as a table."""
+    rows = []
+    for ex in SOLUTION_CELL:
+        for kind, cases in (("wrong", WRONG[ex]), ("correct", CORRECT[ex])):
+            for name, src, *_ in cases:
+                rows.append((ex, kind, name, first_failure(namespace(base_ns, (SOLUTION_CELL[ex], src)), ex)))
+    lines = [f"{'exercise':<14} {'fixture':<8} {'name':<36} first failing check", "-" * 100]
+    lines += [f"{ex:<14} {kind:<8} {name:<36} {failed or '(passes)'}" for ex, kind, name, failed in rows]
+    out = ROOT / "test-output"
+    out.mkdir(exist_ok=True)
+    (out / "fixture-matrix.txt").write_text("\n".join(lines) + "\n")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("\nfixture matrix (also in test-output/fixture-matrix.txt):")
+        for line in lines:
+            reporter.write_line(line)
+    return rows
 
 
 def test_reference_solutions_pass(base_ns):
-    result = passing(namespace(base_ns))
-    assert all(result.values()), f"failing with the reference solution: {[e for e, ok in result.items() if not ok]}"
+    ns = namespace(base_ns)
+    outcomes = [o for hidden in (False, True) for o in run_checks(list(SOLUTION_CELL), ns, hidden=hidden)]
+    failing = [f"{o.exercise}: {o.name}: {o.hint}" for o in outcomes if not o.passed]
+    assert not failing, f"failing with the reference solution: {failing}"
 
 
-WRONG_CASES = [(ex, name, src) for ex, cases in WRONG.items() for name, src in cases]
+def test_every_wrong_fixture_fails_its_own_exercise(matrix):
+    escaped = [f"{ex}/{name}" for ex, kind, name, failed in matrix if kind == "wrong" and failed is None]
+    assert not escaped, f"wrong fixtures that pass every check: {escaped}"
 
 
-@pytest.mark.parametrize("exercise,name,src", WRONG_CASES, ids=[f"{e}-{n}" for e, n, _ in WRONG_CASES])
-def test_wrong_solution_fails_its_exercise_only(exercise, name, src, base_ns):
-    result = passing(namespace(base_ns, (SOLUTION_CELL[exercise], src)))
-    assert not result.pop(exercise), f"{exercise}/{name} should fail"
-    assert all(result.values()), f"{exercise}/{name} also fails {[e for e, ok in result.items() if not ok]}"
+def test_every_correct_variant_passes_every_check(matrix):
+    rejected = [f"{ex}/{name}: {failed}" for ex, kind, name, failed in matrix if kind == "correct" and failed]
+    assert not rejected, f"correct variants that a check rejects: {rejected}"
 
 
-def test_at_least_two_wrong_solutions_each():
-    assert all(len(WRONG[ex]) >= 2 for ex in SOLUTION_CELL)
+def test_a_fixture_cell_touches_no_other_exercise(base_ns):
+    """A fixture only (re)defines its own exercise's names, so it cannot change another exercise's score."""
+    sources = solution_sources()
+    clashes = []
+    for ex in SOLUTION_CELL:
+        others = set(base_ns)
+        for gid, src in sources.items():
+            if gid != SOLUTION_CELL[ex]:
+                scratch: dict = dict(base_ns)
+                exec(compile(src, gid, "exec"), scratch)  # noqa: S102
+                others |= {k for k in scratch if k not in base_ns}
+        for name, src, *_ in WRONG[ex] + CORRECT[ex]:
+            scratch = dict(base_ns)
+            exec(compile(src, name, "exec"), scratch)  # noqa: S102
+            rebound = {k for k, v in scratch.items() if k in others and not k.startswith("__")
+                       and (k not in base_ns or base_ns[k] is not v)}
+            rebound -= {"accuracy_score", "precision_recall_fscore_support"}  # the metrics cell's own imports
+            if rebound:
+                clashes.append(f"{ex}/{name} rebinds {sorted(rebound)}")
+    assert not clashes, clashes
+
+
+def test_every_visible_check_is_the_first_to_fail_for_some_fixture(matrix):
+    firsts = {(ex, failed) for ex, kind, _, failed in matrix if kind == "wrong" and failed}
+    idle = [f"{ex}: {what}" for ex, names in visible_checks().items() for what in names if (ex, what) not in firsts]
+    assert not idle, f"visible checks that no wrong fixture trips first (they catch nothing new): {idle}"
+
+
+def test_every_hidden_check_catches_a_wrong_fixture(base_ns):
+    """Each hidden check, run alone, fails for at least one wrong fixture of its exercise."""
+    names = re.findall(r"^def test_(\w+?)__(\w+)\(", HIDDEN.read_text(), re.M)
+    idle = []
+    for ex in SOLUTION_CELL:
+        want = {what.replace("_", " ") for e, what in names if e == ex}
+        caught: set[str] = set()
+        for _, src, *_ in WRONG[ex]:
+            outcomes = run_check_files(ex, LocalStudent(namespace(base_ns, (SOLUTION_CELL[ex], src))), [HIDDEN])
+            caught |= {o.name for o in outcomes if not o.passed}
+            if caught >= want:
+                break
+        idle += [f"{ex}: {w}" for w in sorted(want - caught)]
+    assert not idle, f"hidden checks that no wrong fixture fails: {idle}"
+
+
+def test_most_wrong_fixtures_are_caught_before_submitting(matrix):
+    wrong = [r for r in matrix if r[1] == "wrong"]
+    visible = [r for r in wrong if r[3] and not r[3].startswith("hidden")]
+    assert len(visible) >= 0.8 * len(wrong), (
+        f"only {len(visible)}/{len(wrong)} wrong fixtures are caught by a visible check; hidden only: "
+        f"{[f'{ex}/{n}' for ex, _, n, f in wrong if f and f.startswith('hidden')]}")
+
+
+def test_enough_fixtures_per_exercise():
+    for ex in SOLUTION_CELL:
+        assert len(WRONG[ex]) >= 5 and len(CORRECT[ex]) >= 3, f"{ex}: {len(WRONG[ex])} wrong, {len(CORRECT[ex])} correct"
+    assert all(why for cases in CPU_INVISIBLE.values() for _, _, why in cases)
+
+
+def test_points_are_shared_out_among_checks():
+    from toxlab.grading import Outcome
+
+    def o(passed, hidden=False):
+        return Outcome("ex", "c", passed, "", hidden)
+
+    assert shares([o(True), o(True), o(True, True), o(True, True)], 3) == (3.0, [0, 0, 0, 0])
+    score, lost = shares([o(False), o(True), o(False, True), o(True, True)], 3)  # visible 1/3 + hidden group 1/3
+    assert score == pytest.approx(1.0) and lost[0] == pytest.approx(1.0) and lost[2] == pytest.approx(1.0)
+    assert shares([o(False), o(False)], 2)[0] == 0.0
 
 
 def test_check_prints_summary_and_raises(base_ns, capsys):
     check("identity_gap", namespace(base_ns))
-    assert "identity_gap: 2/2 checks passed" in capsys.readouterr().out
+    assert "PASS" in capsys.readouterr().out
+    wrong = dict((n, s) for n, s, _ in WRONG["identity_gap"])["first_minus_last"]
     with pytest.raises(ExerciseFailed, match="failed"):
-        check("identity_gap", namespace(base_ns, ("identity_gap", WRONG["identity_gap"][1][1])), hidden=True)
+        check("identity_gap", namespace(base_ns, ("identity_gap", wrong)))
     out = capsys.readouterr()
-    assert "FAIL" in out.out and "hint:" in out.out and out.err == ""
+    assert "FAIL" in out.out and "hint: gap = highest score - lowest score" in out.out and out.err == ""
 
 
 def test_unknown_exercise_and_missing_hidden_checks(base_ns, monkeypatch):

@@ -1,9 +1,11 @@
 """Hostile and broken submissions through real `nbgrader autograde`: each attack scores what it deserves.
 
 Every submission below starts from the reference solution and attacks or breaks a few exercises
-(one attack per exercise, so each attack's cost is visible on its own). The right score is 0 on
-those exercises and full marks everywhere else; the table EXPECTED_ZERO says which. All are graded
-in one run, with a control graded last, so the run must survive every one of them.
+(one attack per exercise, so each attack's cost is visible on its own). An attacked exercise must
+score exactly what its honest content earns (the wrong answer under the attack, scored in process
+by tests/expected_scores.py; 0 where the cell kills or hangs its process), and every other exercise
+full marks. All are graded in one run, with a control graded last, so the run must survive every
+one of them. tests/fixtures/attacks.py holds the attacks on the checker and on other students.
 
 The sandbox settings here are the shipped ones except a 30 s cell timeout (the infinite loop costs
 it twice) and a cap of 40 tasks, below the attack's 64 forks, so that the cap visibly binds.
@@ -23,7 +25,8 @@ import pytest
 
 from conftest import ROOT
 from fixtures import attacks as A
-from fixtures.wrong_solutions import POINTS, WRONG
+from expected_scores import score_of
+from fixtures.submissions import POINTS, WRONG
 from scratch_course import LAB, autograded, cell, instructor, make_course, scores, submit, with_cells
 from toxlab.grading import solved_notebook
 
@@ -32,11 +35,20 @@ SECRET = "sk-toxlab-test-secret-do-not-leak"
 
 
 def wrong(exercise: str, name: str) -> str:
-    return dict(WRONG[exercise])[name]
+    return next(src for n, src, *_ in WRONG[exercise] if n == name)
 
 
-def attacks(solution) -> dict[str, tuple[object, set[str]]]:
-    """{student: (notebook, exercises that must score 0)}."""
+def honest(*pairs: tuple[str, str]) -> dict[str, float]:
+    """{exercise: what the named wrong fixture alone earns} (partial credit included)."""
+    return {ex: score_of(ex, wrong(ex, name)) for ex, name in pairs}
+
+
+def nothing(*exercises: str) -> dict[str, float]:
+    return {ex: 0.0 for ex in exercises}
+
+
+def attacks(solution) -> dict[str, tuple[object, dict[str, float]]]:
+    """{student: (notebook, {exercise: the points it must score; every other exercise full marks})}."""
     right = {gid: cell(solution, gid).source for gid in (
         "count_labels", "compute_class_weights", "tokenize", "clean_columns", "compute_metrics",
         "make_training_args", "weighted_loss", "predict_proba", "identity_gap")}
@@ -57,7 +69,8 @@ def attacks(solution) -> dict[str, tuple[object, set[str]]]:
         + "\nimport sklearn.metrics\n_prfs = sklearn.metrics.precision_recall_fscore_support\n"
           "sklearn.metrics.precision_recall_fscore_support = lambda y, p, average=None, **k: _prfs(y, p, average='binary')",
         predict_proba=wrong("predict_proba", "missing_softmax") + "\nnp.allclose = lambda *a, **k: True",
-    ), {"label_counts", "class_weights", "tokenize", "cleanup", "metrics", "predict_proba"})
+    ), honest(("label_counts", "swapped_order"), ("class_weights", "not_normalised"), ("tokenize", "no_truncation"),
+              ("cleanup", "keeps_comment_text"), ("metrics", "binary_average"), ("predict_proba", "missing_softmax")))
 
     # conftest.py, pytest.ini and a plugin beside the notebook, and written again at run time
     subs["tamper-files"] = (with_cells(
@@ -65,7 +78,7 @@ def attacks(solution) -> dict[str, tuple[object, set[str]]]:
         weighted_loss=wrong("weighted_loss", "unweighted")
         + "\nimport os, sys\nopen('conftest.py', 'w').write('def pytest_runtest_call(item):\\n    item.runtest = lambda: None\\n')"
           "\nopen('pytest.ini', 'w').write('[pytest]\\naddopts = -p no_fail\\n')\nsys.path.insert(0, os.getcwd())",
-    ), {"weighted_loss"})
+    ), honest(("weighted_loss", "unweighted")))
 
     # grade cells deleted, rewritten, or with edited metadata
     edited = with_cells(solution, tokenize=wrong("tokenize", "max_length_512"),
@@ -73,13 +86,13 @@ def attacks(solution) -> dict[str, tuple[object, set[str]]]:
     cell(edited, "check_tokenize").metadata["nbgrader"]["grade"] = False
     cell(edited, "check_tokenize").metadata["nbgrader"]["points"] = 0
     edited.cells.remove(cell(edited, "check_identity_gap"))  # the answer is right: the restored cell must pass
-    subs["tamper-cells"] = (edited, {"tokenize", "metrics"})
+    subs["tamper-cells"] = (edited, honest(("tokenize", "max_length_512"), ("metrics", "micro_average")))
 
     # an IPython hook that turns every later cell, grade cells included, into `pass`
     subs["tamper-ipython"] = (with_cells(
         solution, count_labels=wrong("label_counts", "bincount_without_minlength")
         + "\nget_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
-    ), {"label_counts"})
+    ), honest(("label_counts", "bincount_without_minlength")))
 
     # 2. Resources and process
     subs["exits"] = (with_cells(
@@ -87,7 +100,7 @@ def attacks(solution) -> dict[str, tuple[object, set[str]]]:
         tokenize="import sys\nsys.exit(0)\n" + right["tokenize"],
         clean_columns="import os\nos._exit(0)\n" + right["clean_columns"],
         compute_metrics="import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n" + right["compute_metrics"],
-    ), {"tokenize", "cleanup", "metrics"})
+    ), nothing("tokenize", "cleanup", "metrics"))
     subs["resources"] = (with_cells(
         solution,
         count_labels="while True:\n    pass\n" + right["count_labels"],
@@ -97,9 +110,9 @@ def attacks(solution) -> dict[str, tuple[object, set[str]]]:
                            "        if os.fork() == 0:\n            time.sleep(5)\n            os._exit(0)\n"
                            "        forked += 1\nexcept OSError as e:\n    print('fork refused:', e)\n"
                            "print(f'forked {forked} of 64')\nassert forked == 64\n" + right["make_training_args"],
-    ), {"label_counts", "class_weights", "training_args"})
-    subs["escape"] = (with_cells(solution, predict_proba=ESCAPE + right["predict_proba"]), set())
-    subs["killer"] = (with_cells(solution, clean_columns=A.KILL_THE_GRADER + right["clean_columns"]), {"cleanup"})
+    ), nothing("label_counts", "class_weights", "training_args"))
+    subs["escape"] = (with_cells(solution, predict_proba=ESCAPE + right["predict_proba"]), {})
+    subs["killer"] = (with_cells(solution, clean_columns=A.KILL_THE_GRADER + right["clean_columns"]), nothing("cleanup"))
 
     # 3. Output tricks
     subs["output"] = (with_cells(
@@ -112,7 +125,7 @@ def attacks(solution) -> dict[str, tuple[object, set[str]]]:
           "    print('computing the loss', file=sys.stderr)\n    return _quiet(self, *a, **k)\n"
           "WeightedLossTrainer.compute_loss = _noisy",
         identity_gap=right["identity_gap"] + "\nprint('y' * 5_000_000)\n'x' * 30_000_000",
-    ), {"cleanup"})
+    ), honest(("cleanup", "renames_label_not_toxic")))
 
     # 4. Against the trusted checker: each wrong answer comes with a way to forge or bend its verdict
     subs["forge"] = (with_cells(
@@ -126,16 +139,18 @@ def attacks(solution) -> dict[str, tuple[object, set[str]]]:
         weighted_loss=A.TORCH_FUNCTION,
         predict_proba=A.ARRAY_FUNCTION,
         identity_gap=wrong("identity_gap", "first_minus_last") + A.SIGNALS_AND_ATEXIT,
-    ), set(POINTS))
+    ), {**honest(("label_counts", "swapped_order"), ("class_weights", "not_normalised"), ("tokenize", "no_truncation"),
+               ("cleanup", "keeps_comment_text"), ("metrics", "binary_average"), ("identity_gap", "first_minus_last")),
+        **nothing("training_args", "weighted_loss", "predict_proba")})
 
     # 5. Against other students, and hints that would carry what the code saw
-    subs["daemon"] = (with_cells(solution, count_labels=right["count_labels"] + A.DAEMON), set())
-    subs["shm-1-writer"] = (with_cells(solution, count_labels=right["count_labels"] + A.SHM_WRITE), set())
-    subs["shm-2-reader"] = (with_cells(solution, count_labels=right["count_labels"] + A.SHM_READ), set())
+    subs["daemon"] = (with_cells(solution, count_labels=right["count_labels"] + A.DAEMON), {})
+    subs["shm-1-writer"] = (with_cells(solution, count_labels=right["count_labels"] + A.SHM_WRITE), {})
+    subs["shm-2-reader"] = (with_cells(solution, count_labels=right["count_labels"] + A.SHM_READ), {})
     subs["leaky"] = (with_cells(
         solution, tokenize=A.LEAK_THROUGH_EXCEPTION, compute_metrics=A.LEAK_INPUTS,
         identity_gap=right["identity_gap"] + A.IMAGE_FLOOD,
-    ), {"tokenize", "metrics"})
+    ), nothing("tokenize", "metrics"))
     return subs
 
 
@@ -187,7 +202,7 @@ def graded(tmp_path_factory, env):
     res = instructor(root, "autograde", env=env)
     (root / "autograde.log").write_text(res.stdout + res.stderr)
     print(f"autograded {len(subs) + 1} submissions in {time.time() - t:.0f} s")
-    return root, {k: zero for k, (_, zero) in subs.items()}, res, t
+    return root, {k: want for k, (_, want) in subs.items()}, res, t
 
 
 def full_marks() -> dict[str, float]:
@@ -204,11 +219,11 @@ def test_every_submission_is_graded_and_the_run_reaches_the_control(graded):
 @pytest.mark.parametrize("student", ["tamper-python", "tamper-files", "tamper-cells", "tamper-ipython", "exits",
                                      "resources", "escape", "output", "killer", "forge", "daemon", "shm-1-writer",
                                      "shm-2-reader", "leaky"])
-def test_attack_scores_zero_where_it_attacks_and_full_marks_elsewhere(graded, student):
+def test_attack_scores_exactly_what_its_honest_content_earns(graded, student):
     root, expected, *_ = graded
-    want = {**full_marks(), **{f"check_{ex}": 0.0 for ex in expected[student]}}
+    want = {**full_marks(), **{f"check_{ex}": v for ex, v in expected[student].items()}}
     got = autograded(scores(root)[student])
-    assert got == want, f"{student}: {got} (see {root}/course/autograded/{student})"
+    assert got == pytest.approx(want), f"{student}: {got}, want {want} (see {root}/course/autograded/{student})"
 
 
 def _autograded_nb(root: Path, student: str) -> str:

@@ -58,3 +58,13 @@ def test_cpu_mode_on_demo_data(tmp_path, monkeypatch):
               and any("image/png" in o.get("data", {}) for o in c.outputs)]
     assert {"plot_counts", "evaluate", "pr_curve", "bias_probe"} <= set(images)
     assert any((tmp_path / "saved_models").iterdir()), "the trained model was saved"
+
+
+def test_grading_always_runs_in_grade_mode(monkeypatch):
+    """A student's MODE = "cpu" must not turn a graded notebook into a minutes-long training run."""
+    from toxlab.lab import detect_mode
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert detect_mode("cpu") == "cpu"
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert detect_mode("cpu") == "grade" and detect_mode(None) == "grade"

@@ -28,7 +28,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from fixtures.wrong_solutions import POINTS
+from fixtures.submissions import POINTS
 from scratch_course import LAB, instructor, make_course, submit
 from toxlab.data import make_demo_data
 from toxlab.grading import solved_notebook

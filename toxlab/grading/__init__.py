@@ -39,6 +39,13 @@ HIDDEN_ENV = "TOXLAB_HIDDEN_CHECKS"
 HIDDEN_STEM = "hidden_checks"  # the hidden checks are copied under this name for each run
 OUTSIDE_ENV = "TOXLAB_GRADED_OUTSIDE"  # set by the course's autograde: the checker grades, not the kernel
 HIDDEN_HINT = "(details hidden)"
+FAILING_INPUT = " -- failing input: "  # what follows is the checker's own input, never the student's output
+
+
+def fail(message: str, **inputs) -> AssertionError:
+    """An assertion for a hidden check: a literal message, then the (checker-made) input that failed."""
+    shown = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
+    return AssertionError(f"{message}{FAILING_INPUT}{shown[:300]}" if inputs else message)
 
 
 class ExerciseFailed(AssertionError):
@@ -104,12 +111,23 @@ class Student:
                           "kwargs": wire.encode_args(kwargs)})
         return self._answer(f"{name}(...)", reply)
 
-    def trainer(self, cls: str, method: str, *args, model: dict, init: dict | None = None, grad: bool = False,
-                **kwargs) -> dict:
-        """Build a real `cls(model=..., args=TrainingArguments(...), **init)` and call `method(model, *args)`.
+    def call_echo(self, name: str, *args, **kwargs) -> tuple:
+        """Like call, but also return the arguments as the function left them: (result, args, kwargs)."""
+        self.function(name)
+        reply = self.ask({"op": "call", "name": name, "args": wire.encode_args(list(args)),
+                          "kwargs": wire.encode_args(kwargs), "echo": True})
+        out = self._answer(f"{name}(...)", reply)
+        assert isinstance(out, dict) and {"result", "args", "kwargs"} <= set(out), f"{name}(...) gave no answer"
+        return out["result"], out["args"], out["kwargs"]
+
+    def trainer(self, cls: str, method: str, *args, model: dict, call_model: dict | None = None,
+                init: dict | None = None, grad: bool = False, **kwargs) -> dict:
+        """Build a real `cls(model=..., args=TrainingArguments(...), **init)` and call `method(call_model, *args)`
+        (call_model: the Trainer's own model unless given).
 
         Returns {"value": the method's result, "grad": {classifier parameter: gradient of the loss}}."""
         reply = self.ask({"op": "trainer", "cls": cls, "method": method, "model": wire.encode_args(model),
+                          "call_model": wire.encode_args(call_model) if call_model else None,
                           "init": wire.encode_args(init or {}), "args": wire.encode_args(list(args)),
                           "kwargs": wire.encode_args(kwargs), "grad": grad})
         out = self._answer(f"{cls}.{method}(...)", reply)
@@ -156,7 +174,7 @@ class _Plugin:
             file, *_, test = report.nodeid.split("::")
             exercise, _, what = test.removeprefix("test_").partition("__")
             hidden = Path(file).stem == HIDDEN_STEM
-            if hidden and hint and hint not in self.hidden_text:
+            if hidden and hint and hint.split(FAILING_INPUT)[0] not in self.hidden_text:
                 hint = HIDDEN_HINT  # only the checks' own wording: never text shaped by what the student's code saw
             self.outcomes.append(Outcome(exercise, what.replace("_", " "), report.passed, hint, hidden=hidden))
 
@@ -175,8 +193,11 @@ def run_checks(exercise: str | list[str], namespace: dict, hidden: bool = False)
     return run_check_files(exercise, LocalStudent(namespace), [_checks_file(hidden)])
 
 
-def run_check_files(exercise: str | list[str], student: Student, paths: list[Path]) -> list[Outcome]:
-    """The checks of several files in one pytest run, in file order; a file named hidden_checks.py counts as hidden."""
+def run_check_files(exercise: str | list[str], student: Student, paths: list[Path],
+                    first_failure: bool = False) -> list[Outcome]:
+    """The checks of several files in one pytest run, in file order; a file named hidden_checks.py counts as hidden.
+
+    first_failure: stop at the first failing check (the fixture matrix only needs which one it was)."""
     exercises = [exercise] if isinstance(exercise, str) else list(exercise)
     names = [VISIBLE_CHECKS.stem if Path(p) == VISIBLE_CHECKS else HIDDEN_STEM for p in paths]
     hidden_text = "".join(Path(p).read_text() for p, n in zip(paths, names) if n == HIDDEN_STEM)
@@ -192,7 +213,7 @@ def run_check_files(exercise: str | list[str], student: Student, paths: list[Pat
         (Path(tmp) / "pytest.ini").write_text("[pytest]\n")
         args = [*checks, "-k", selection, "-q", "--noconftest", "-p", "no:cacheprovider",
                 "-p", "no:warnings", "-p", "no:stepwise", "--rootdir", tmp, "-c", str(Path(tmp) / "pytest.ini"),
-                "-W", "ignore"]
+                "-W", "ignore", *(["-x"] if first_failure else [])]
         try:
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
                 warnings.simplefilter("ignore")

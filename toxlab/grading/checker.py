@@ -47,8 +47,25 @@ class Verdict:
 
     grade_id: str
     exercise: str
-    passed: bool
+    passed: bool  # every check passed
     lines: list[str]  # what the grade cell shows: one line per check, hints, and why it failed
+    score: float = 0.0  # points earned: the shares of the checks that passed
+    points: float = 0.0  # the grade cell's points
+
+
+def shares(outcomes: list, points: float) -> tuple[float, list[float]]:
+    """Split `points` over an exercise's checks: one equal share per visible check, one for all hidden ones.
+
+    Returns (score, each outcome's share lost: 0 when it passed)."""
+    visible = [o for o in outcomes if not o.hidden]
+    hidden = [o for o in outcomes if o.hidden]
+    parts = len(visible) + (1 if hidden else 0)
+    if parts == 0:
+        return 0.0, []
+    share = points / parts
+    lost = [0.0 if o.passed else (share if not o.hidden else share / max(1, sum(not h.passed for h in hidden)))
+            for o in outcomes]
+    return round(points - sum(lost), 6), lost
 
 
 # --- the plan: which cells run, and whose they are -----------------------------------------------
@@ -261,24 +278,37 @@ def verify(submission, source, hidden_checks: Path | None, workdir: Path, timeou
     finally:
         student.close()
     verdicts: dict[str, Verdict] = {}
+    points = {_meta(c)["grade_id"]: float(_meta(c).get("points", 0)) for c in source.cells if _meta(c).get("grade_id")}
     for step in steps:
         if step["kind"] != "grade":
             continue
         mine = [o for o in outcomes if o.exercise == step["exercise"]]
-        lines = [o.line() for o in mine]
+        total = points.get(step["grade_id"], 0.0)
+        score, lost = shares(mine, total)
+        lines = [_with_cost(o.line(), cost) for o, cost in zip(mine, lost)]
         passed = bool(mine) and all(o.passed for o in mine)
         for index, why in student.skipped.items():
             if next((s.get("owner") for s in steps if s["index"] == index), None) == step["exercise"]:
-                passed = False
+                passed, score = False, 0.0
                 lines.append(f"  cell {index + 1} {why}; it was skipped, and this exercise scores 0")
-        head = f"{step['exercise']}: {sum(o.passed for o in mine)}/{len(mine)} checks passed (graded outside the notebook)"
-        verdicts[step["grade_id"]] = Verdict(step["grade_id"], step["exercise"], passed, [head, *lines])
+        head = (f"{step['exercise']}: {sum(o.passed for o in mine)}/{len(mine)} checks passed, "
+                f"{score:g} of {total:g} points (graded outside the notebook)")
+        verdicts[step["grade_id"]] = Verdict(step["grade_id"], step["exercise"], passed, [head, *lines], score, total)
     for gid in grade_ids(source):
         if gid not in verdicts:
             ex = next((CHECK_CALL.search(c.source).group(1) for c in source.cells
                        if _meta(c).get("grade_id") == gid and CHECK_CALL.search(c.source)), gid)
-            verdicts[gid] = Verdict(gid, ex, False, [f"{ex}: not graded: its grade cell is missing"])
+            verdicts[gid] = Verdict(gid, ex, False, [f"{ex}: not graded: its grade cell is missing"], 0.0,
+                                    points.get(gid, 0.0))
     return verdicts
+
+
+def _with_cost(line: str, cost: float) -> str:
+    """A check's line with the points its failure cost, after its name."""
+    if not cost:
+        return line
+    first, sep, rest = line.partition("\n")
+    return f"{first}  (-{cost:g} points){sep}{rest}"
 
 
 def verdicts_json(verdicts: dict[str, Verdict]) -> str:

@@ -6,8 +6,9 @@ It reads one JSON request per line on fd IN and writes one JSON reply per line o
 
     {"id", "op": "run", "source", "index"}                        run a cell in the notebook namespace
     {"id", "op": "info", "name"}                                   is `name` defined, callable, from where
-    {"id", "op": "call", "name", "args", "kwargs"}                 call a student function on plain inputs
-    {"id", "op": "trainer", "cls", "model", "init", "method", "args", "kwargs", "grad"}
+    {"id", "op": "call", "name", "args", "kwargs", "echo"}         call a student function on plain inputs
+                                                                   (echo: also send the arguments back, to see mutation)
+    {"id", "op": "trainer", "cls", "model", "call_model", "init", "method", "args", "kwargs", "grad"}
                                                                    a real Trainer subclass instance's method
 
 It holds no check, no expected value and no verdict: every reply is only the student's answer,
@@ -68,19 +69,22 @@ def _trainer(ns: dict, req: dict) -> dict:
     if not isinstance(cls, type):
         raise NameError(f"{req['cls']} is not defined as a class")
     model = wire.decode_args(req["model"], objects.build)
+    # the model the method is called with: the Trainer's own unless the request names another
+    call_model = wire.decode_args(req["call_model"], objects.build) if req.get("call_model") else model
     init = wire.decode_args(req.get("init", {}), objects.build)
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(output_dir=out, report_to="none", use_cpu=True, disable_tqdm=True)
         trainer = cls(model=model, args=args, **init)
         call_args = wire.decode_args(req.get("args", []), objects.build)
         kwargs = wire.decode_args(req.get("kwargs", {}), objects.build)
-        model.zero_grad(set_to_none=True)
-        value = getattr(trainer, req["method"])(model, *call_args, **kwargs)
+        call_model.zero_grad(set_to_none=True)
+        value = getattr(trainer, req["method"])(call_model, *call_args, **kwargs)
     reply = {"value": value}
     loss = value[0] if isinstance(value, tuple) and value else value
     if req.get("grad") and isinstance(loss, torch.Tensor) and loss.requires_grad and loss.dim() == 0:
         loss.backward()
-        reply["grad"] = {n: p.grad for n, p in model.named_parameters() if n.startswith("classifier.") and p.grad is not None}
+        reply["grad"] = {n: p.grad for n, p in call_model.named_parameters()
+                         if n.startswith("classifier.") and p.grad is not None}
     return reply
 
 
@@ -100,6 +104,8 @@ def serve(ns: dict, req: dict) -> dict:
             args = wire.decode_args(req.get("args", []), objects.build)
             kwargs = wire.decode_args(req.get("kwargs", {}), objects.build)
             value = fn(*args, **kwargs)
+            if req.get("echo"):
+                value = {"result": value, "args": args, "kwargs": kwargs}
         elif op == "trainer":
             value = _trainer(ns, req)
         else:
@@ -107,6 +113,8 @@ def serve(ns: dict, req: dict) -> dict:
         return {"id": req.get("id"), "ok": True, "value": wire.to_plain(value)}
     except CallTimeout:
         raise
+    except wire.WireError as e:
+        return {"id": req.get("id"), "ok": False, "error": f"an answer that cannot be sent as data ({e})"}
     except BaseException as e:  # noqa: BLE001 - the student's code may raise anything, SystemExit included
         return {"id": req.get("id"), "ok": False, "error": error_text(e)}
 
