@@ -171,7 +171,7 @@ class VerifyOutsideKernel(NbGraderPreprocessor):
                     traceback=[f"ExerciseFailed: {v.exercise}: see the checks above"]))
             elif not v.passed:  # nbgrader 0.9.6 takes a grade cell's numeric execute_result as partial credit
                 cell.outputs.append(nbformat.v4.new_output(
-                    "execute_result", data={"text/plain": f"{v.score:g}"}, execution_count=None))
+                    "execute_result", data={"text/plain": f"{v.score:.10g}"}, execution_count=None))
         return nb, resources
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 

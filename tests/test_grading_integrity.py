@@ -139,9 +139,10 @@ def attacks(solution) -> dict[str, tuple[object, dict[str, float]]]:
         weighted_loss=A.TORCH_FUNCTION,
         predict_proba=A.ARRAY_FUNCTION,
         identity_gap=wrong("identity_gap", "first_minus_last") + A.SIGNALS_AND_ATEXIT,
-    ), {**honest(("label_counts", "swapped_order"), ("class_weights", "not_normalised"), ("tokenize", "no_truncation"),
+    ), {**honest(("label_counts", "swapped_order"), ("class_weights", "not_normalised"),
                ("cleanup", "keeps_comment_text"), ("metrics", "binary_average"), ("identity_gap", "first_minus_last")),
-        **nothing("training_args", "weighted_loss", "predict_proba")})
+        # forged replies replace the student's own answers: GC_SEARCH loses even what no_truncation earns
+        **nothing("tokenize", "training_args", "weighted_loss", "predict_proba")})
 
     # 5. Against other students, and hints that would carry what the code saw
     subs["daemon"] = (with_cells(solution, count_labels=right["count_labels"] + A.DAEMON), {})

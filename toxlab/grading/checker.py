@@ -229,8 +229,8 @@ class RemoteStudent(Student):
                 if step["kind"] == "grade" or step["index"] in self.skipped:
                     continue
                 try:
-                    reply = self.executor.request({"op": "run", "source": step["source"], "index": step["index"]},
-                                                  self.timeout)
+                    reply = self.executor.request({"op": "run", "source": step["source"], "index": step["index"],
+                                                   "kind": step["kind"]}, self.timeout)
                 except ExecutorGone as e:
                     stuck = step["index"], str(e)
                     break

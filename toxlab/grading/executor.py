@@ -136,6 +136,64 @@ class _NoIPython:
         return lambda *a, **k: None
 
 
+# --- fairness, not security: one cell's monkeypatches do not leak into the other exercises ---------
+
+RESTORED = ("builtins", "json", "math", "numpy", "torch", "sklearn", "transformers", "datasets", "toxlab")
+
+
+def snapshot() -> dict:
+    """Module and class dictionaries of the libraries the answers use, as they are now."""
+    import warnings
+
+    with warnings.catch_warnings():  # reading every attribute touches deprecated ones
+        warnings.simplefilter("ignore")
+        return _snapshot()
+
+
+def _snapshot() -> dict:
+    snap = {}
+    for name, mod in list(sys.modules.items()):
+        d = getattr(mod, "__dict__", None)
+        if mod is None or d is None or name.split(".")[0] not in RESTORED:
+            continue
+        snap[name] = (mod, dict(d))
+        for value in list(d.values()):
+            if isinstance(value, type) and getattr(value, "__module__", "").split(".")[0] in RESTORED:
+                snap.setdefault(("class", id(value)), (value, dict(value.__dict__)))
+    return snap
+
+
+def restore(snap: dict) -> None:
+    """Put back what a student cell rebound or deleted in those modules and classes, and drop trace hooks.
+
+    The executor is the student's own process, so this is no defence (the checker needs none): it
+    only keeps a patch made in one exercise's cell from spoiling the student's other answers."""
+    for key, (obj, saved) in snap.items():
+        if isinstance(key, str) and sys.modules.get(key, obj) is not obj:
+            sys.modules[key] = obj
+        current = obj.__dict__
+        for name, value in saved.items():
+            if current.get(name, _MISSING) is not value and not (name.startswith("__") and name.endswith("__")
+                                                                  and name not in ("__import__", "__build_class__")):
+                try:
+                    setattr(obj, name, value)
+                except (AttributeError, TypeError):
+                    pass
+    forget_hooks()
+
+
+def forget_hooks() -> None:
+    import threading
+
+    sys.settrace(None)
+    sys.setprofile(None)
+    threading.settrace(None)
+    threading.setprofile(None)
+
+
+_MISSING = object()
+
+
 def kill_leftovers() -> None:
     """Kill every process the last cell left running (forks, shells); as a subreaper, orphans are ours too."""
     from pathlib import Path
@@ -185,8 +243,12 @@ def main(fd_in: int, fd_out: int) -> None:
     ns: dict = {"__name__": "__main__", "__builtins__": builtins, "display": lambda *a, **k: None,
                 "get_ipython": _NoIPython}
     replies.write(b'{"op": "ready"}\n')
+    snap = None
     for line in requests:
         req = json.loads(line)
+        if snap is None and req.get("kind") == "student":
+            snap = snapshot()  # after the instructor's setup cells, before the first student cell
+        signal.signal(signal.SIGALRM, on_alarm)  # a cell may have replaced the handler
         signal.setitimer(signal.ITIMER_REAL, float(req.get("timeout", 60)))
         try:
             reply = serve(ns, req)
@@ -195,6 +257,10 @@ def main(fd_in: int, fd_out: int) -> None:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         kill_leftovers()
+        if snap is not None and req.get("op") == "run":
+            restore(snap)
+        else:  # trace and profile hooks a call set would slow every later answer
+            forget_hooks()
         try:
             data = json.dumps(reply, allow_nan=False, separators=(",", ":")).encode()
             if len(data) > wire.MAX_BYTES:
