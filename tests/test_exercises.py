@@ -67,10 +67,12 @@ def matrix(base_ns, request) -> list[tuple[str, str, str, str | None]]:
     out.mkdir(exist_ok=True)
     (out / "fixture-matrix.txt").write_text("\n".join(lines) + "\n")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("\nfixture matrix (also in test-output/fixture-matrix.txt):")
-        for line in lines:
-            reporter.write_line(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # past pytest's capture, into the run's own output
+            reporter.write_line("\nfixture matrix (also in test-output/fixture-matrix.txt):")
+            for line in lines:
+                reporter.write_line(line)
     return rows
 
 

@@ -29,7 +29,7 @@ import selectors
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import Student, wire
@@ -192,15 +192,11 @@ class Executor:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
-        for f in (self.out,):
+        for close in (self.out.close, lambda: os.close(self.inp)):
             try:
-                f.close()
+                close()
             except OSError:
                 pass
-        try:
-            os.close(self.inp)
-        except OSError:
-            pass
         self.proc = None
 
 
@@ -310,7 +306,3 @@ def _with_cost(line: str, cost: float) -> str:
     first, sep, rest = line.partition("\n")
     return f"{first}  (-{cost:g} points){sep}{rest}"
 
-
-def verdicts_json(verdicts: dict[str, Verdict]) -> str:
-    """Verdicts as JSON (for logs and the course-scale grader)."""
-    return json.dumps({k: asdict(v) for k, v in verdicts.items()})
