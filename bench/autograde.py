@@ -44,7 +44,11 @@ def overlay_venv(tree: Path, dest: Path) -> str:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(dest)], check=True)
     site = Path(subprocess.run([str(dest / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                check=True, capture_output=True, text=True).stdout.strip())
-    (site / "00-baseline.pth").write_text(f"{tree}\n")  # before this env's editable toxlab finder
+    # toxlab through a folder of its own: the tree's root holds course/, which the sandbox never lets code read
+    shim = dest / "baseline-src"
+    shim.mkdir()
+    (shim / "toxlab").symlink_to(tree / "toxlab")
+    (site / "00-baseline.pth").write_text(f"{shim}\n")  # before this env's editable toxlab finder
     (site / "01-deps.pth").write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
     for script in ("nbgrader", "alembic", "jupyter"):  # instructor.py and nbgrader call these by path or name
         src = Path(sys.executable).parent / script
