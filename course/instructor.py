@@ -197,14 +197,9 @@ def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
     return result
 
 
-def ensure_bwrap() -> None:
-    """Autograde sandboxes every submission with bubblewrap: install it (root) or say how, before any work."""
-    from toxlab.sandbox import ensure_bwrap as ensure
-
-    ensure()
-
-
 def main(argv: list[str] | None = None) -> int:
+    from toxlab.sandbox import ensure_bwrap  # autograde sandboxes every submission: install bwrap (root) or say how
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="regenerate release/ from source/")

@@ -140,14 +140,6 @@ def _is_training_args(value) -> bool:
     return isinstance(value, TrainingArguments)
 
 
-def dumps(value) -> bytes:
-    """to_plain, as one JSON line; WireError when it is too large."""
-    data = json.dumps(to_plain(value), allow_nan=False, separators=(",", ":")).encode()
-    if len(data) > MAX_BYTES:
-        raise WireError(f"the value is {len(data):,} bytes as data; the limit is {MAX_BYTES:,}")
-    return data
-
-
 # --- the checker's side: plain data -> values it can trust ---------------------------------------
 
 def from_plain(data, depth: int = 0):
