@@ -261,3 +261,30 @@ def test_class_counts_and_stratified_subsample(demo_dir):
     assert len(sub) == 100 and class_counts(sub) == [90, 10]
     assert stratified_subsample(train, 100, seed=0)["comment_text"] == sub["comment_text"]
     assert stratified_subsample(train, 10_000) is train
+
+
+def test_enriched_subsample_hits_the_share_and_caps_at_what_exists(demo_dir):
+    from toxlab.data import enriched_subsample
+
+    train = load_jigsaw(demo_dir, verbose=False)["train"]
+    toxic = sum(train["label"])
+    sub = enriched_subsample(train, 100, 0.3, seed=1)
+    assert len(sub) == 100 and sum(sub["label"]) == 30
+    assert enriched_subsample(train, 100, 0.3, seed=1)["comment_text"] == sub["comment_text"]
+    assert enriched_subsample(train, 100, 0.3, seed=2)["comment_text"] != sub["comment_text"]
+    big = enriched_subsample(train, len(train), 0.9, seed=0)  # too few toxic rows: takes them all, fills up
+    assert len(big) == len(train) and sum(big["label"]) == toxic
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        enriched_subsample(train, 10, 1.0)
+
+
+def test_load_train_rows_reads_the_kaggle_train_layout(demo_dir, tmp_path):
+    from toxlab.data import load_train_rows
+
+    rows = load_train_rows(demo_dir / "train.csv", label="insult")
+    assert rows["label"] == rows["insult"] and len(rows) == len(load_jigsaw(demo_dir, verbose=False)["train"])
+    with pytest.raises(DataError, match="no such file"):
+        load_train_rows(tmp_path / "nope.csv")
+    (tmp_path / "bad.csv").write_text("id,comment_text\n1,hello\n")
+    with pytest.raises(DataError, match="missing column"):
+        load_train_rows(tmp_path / "bad.csv")

@@ -70,3 +70,18 @@ def test_plots_return_figures(demo_dir):
         assert isinstance(fig, matplotlib.figure.Figure) and fig.axes
     cm = plot_confusion_matrix(Y, p, 0.4).axes[0]
     assert sum(int(t.get_text()) for t in cm.texts) == len(Y)
+
+
+def test_bootstrap_interval_brackets_the_estimate_and_narrows_with_rows():
+    from toxlab.metrics import bootstrap_interval, macro_f1
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000)
+    p = np.clip(y * 0.3 + rng.normal(0.35, 0.2, len(y)), 0, 1)
+    lo, hi = bootstrap_interval(roc_auc_score, y, p, n_boot=300)
+    assert lo < roc_auc_score(y, p) < hi
+    lo_s, hi_s = bootstrap_interval(roc_auc_score, y[:200], p[:200], n_boot=300)
+    assert hi_s - lo_s > 1.5 * (hi - lo)  # ten times fewer rows: a wider interval
+    assert bootstrap_interval(roc_auc_score, y, p, n_boot=100, seed=3) == bootstrap_interval(roc_auc_score, y, p, n_boot=100, seed=3)
+    decided = (p >= 0.5).astype(int)
+    assert macro_f1(y, decided) == pytest.approx(f1_score(y, decided, average="macro"))

@@ -165,3 +165,89 @@ def test_resume_after_interruption_reaches_the_same_model(demo_dir, tmp_path, mi
     a, b = full.trainer.model.state_dict(), resumed.trainer.model.state_dict()
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
     assert resumed.threshold == pytest.approx(full.threshold)
+
+
+# --- the cpu recipe: enriched subset from extra rows, label smoothing, layer-wise rates ---------
+
+def test_cpu_preset_is_one_epoch_of_an_enriched_subset(tmp_path):
+    c, recipe = training_args("cpu", tmp_path), PRESETS["cpu"]
+    assert c.train_sampling_strategy == "group_by_length" and c.load_best_model_at_end
+    assert recipe.max_length == 128 and 0 < recipe.toxic_share < 1 and recipe.max_train_samples >= 5000
+
+
+def test_training_subset_is_enriched_only_when_asked(demo_dir):
+    from toxlab.training import training_subset
+
+    pool = load_jigsaw(demo_dir, verbose=False)["train"]
+    assert training_subset(pool, None) is pool
+    share = lambda d: sum(d["label"]) / len(d)  # noqa: E731
+    plain, rich = training_subset(pool, 100), training_subset(pool, 100, toxic_share=0.3)
+    assert len(plain) == len(rich) == 100
+    assert share(plain) == pytest.approx(share(pool), abs=0.02) and share(rich) == pytest.approx(0.3)
+
+
+def test_extra_rows_train_but_never_validate(demo_dir, tmp_path, minilm_tokenizer):
+    from toxlab.data import make_demo_data
+    from toxlab.models import tiny_bert
+
+    data = load_jigsaw(demo_dir, verbose=False)
+    more = load_jigsaw(make_demo_data(tmp_path / "more", n_train=800, n_test=20, seed=9), verbose=False)["train"]
+    data["extra"] = more.filter(lambda r: r["label"] == 1)  # class-pure, like jigsaw-extra
+    res = train(data, tiny_bert(seed=1), minilm_tokenizer, preset="cpu", output_dir=tmp_path / "m",
+                max_train_samples=200, max_steps=2, use_cpu=True, disable_tqdm=True)
+    meta = json.loads((tmp_path / "m" / "toxlab_training.json").read_text())
+    assert meta["validation_rows"] == round(0.1 * len(data["train"]))  # carved from train alone
+    assert meta["train_rows"] == 200 and meta["train_class_counts"][1] == round(200 * PRESETS["cpu"].toxic_share)
+    assert 0 < res.threshold < 1
+
+
+def _loss(trainer, model, batch):
+    return trainer.compute_loss(model, dict(batch)).item()
+
+
+def test_label_smoothing_enters_the_weighted_loss(tmp_path):
+    from toxlab.models import tiny_bert
+
+    model = tiny_bert(initializer_range=0.5).eval()  # confident logits (smoothing matters); no dropout
+    args = training_args("quick", tmp_path, use_cpu=True, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
+    batch = {"input_ids": torch.tensor([[101, 2000, 102], [101, 3000, 102]]), "labels": torch.tensor([0, 1])}
+    w = torch.tensor([0.2, 0.8])
+    plain = WeightedTrainer(model=model, args=args, class_weights=w)
+    smooth = WeightedTrainer(model=model, args=args, class_weights=w, label_smoothing=0.2)
+    logits = model(input_ids=batch["input_ids"]).logits
+    want = torch.nn.functional.cross_entropy(logits, batch["labels"], weight=w, label_smoothing=0.2).item()
+    assert _loss(smooth, model, batch) == pytest.approx(want, rel=1e-5)
+    assert _loss(plain, model, batch) != pytest.approx(want, rel=1e-3)
+
+
+def test_layerwise_rates_shrink_from_head_to_embeddings(tmp_path, tiny_model):
+    from toxlab.training import layer_depth, layerwise_param_groups
+
+    assert layer_depth("classifier.weight", 2) == 0 and layer_depth("bert.pooler.dense.weight", 2) == 0
+    assert layer_depth("bert.encoder.layer.1.output.dense.weight", 2) == 1
+    assert layer_depth("bert.encoder.layer.0.output.dense.weight", 2) == 2
+    assert layer_depth("bert.embeddings.word_embeddings.weight", 2) == 3
+    groups = layerwise_param_groups(tiny_model, 1e-3, 0.5, weight_decay=0.01)
+    rate = {id(p): g["lr"] for g in groups for p in g["params"]}
+    decay = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
+    params = dict(tiny_model.named_parameters())
+    assert len(rate) == len(params)  # every parameter once
+    assert rate[id(params["classifier.weight"])] == pytest.approx(1e-3)
+    assert rate[id(params["bert.embeddings.word_embeddings.weight"])] == pytest.approx(1e-3 * 0.5**3)
+    assert decay[id(params["classifier.bias"])] == 0 and decay[id(params["classifier.weight"])] == 0.01
+    trainer = WeightedTrainer(model=tiny_model, args=training_args("quick", tmp_path, use_cpu=True, eval_strategy="no", save_strategy="no",
+                                                        load_best_model_at_end=False),
+                              class_weights=torch.tensor([0.5, 0.5]), layer_lr_decay=0.5)
+    lr = trainer.args.learning_rate
+    assert sorted({g["lr"] for g in trainer.create_optimizer().param_groups}) == pytest.approx([lr / 8, lr / 4, lr / 2, lr])
+
+
+def test_cpu_mode_names_the_cpu_preset():
+    """One recipe: the lab's cpu mode takes its numbers from toxlab.training.PRESETS["cpu"], not a copy."""
+    from toxlab.lab import lab_config
+    from toxlab.training import PRESETS
+
+    cfg, recipe = lab_config("cpu"), PRESETS["cpu"]
+    assert cfg.max_train_samples == recipe.max_train_samples and cfg.toxic_share == recipe.toxic_share
+    assert {k: cfg.overrides[k] for k in recipe.args if k != "save_total_limit"} == {
+        k: v for k, v in recipe.args.items() if k != "save_total_limit"}

@@ -50,9 +50,11 @@ class TourArgs:
 class TrainArgs:
     data: Optional[str] = opt("Kaggle folder or zip (default: $TOXLAB_DATA, ./jigsaw_toxicity_pred, else demo data)")
     model: str = opt("model to fine-tune: a saved folder, 'minilm', or a Hub id", "minilm")
-    preset: str = opt("recipe: seed (the original), quick (a CPU), gpu", "quick", choices=["seed", "quick", "gpu"])
+    preset: str = opt("recipe: seed (the original), cpu (a 2-core CPU, under 8 minutes), quick (the older CPU recipe), gpu",
+                      "cpu", choices=["seed", "cpu", "quick", "gpu"])
     out: str = opt("folder for the best model, tokenizer and threshold", "saved_models/best_model")
     label: str = opt("which Jigsaw label to learn", "toxic")
+    extra: Optional[str] = opt("CSV of more labelled rows in train.csv's layout, for training only (the cpu preset draws a toxic-enriched subset)")
     max_train_samples: Optional[int] = opt("stratified subset of train (default: the preset's)")
     validation_size: float = opt("share (below 1) or number of train rows held out to pick the best epoch and the threshold", 0.1)
     epochs: Optional[float] = opt("override the preset's number of epochs")
@@ -142,7 +144,7 @@ def cmd_tour(a: TourArgs) -> None:
 
 
 def cmd_train(a: TrainArgs) -> None:
-    from .data import load_jigsaw
+    from .data import load_jigsaw, load_train_rows
     from .models import load_classifier, quiet
     from .training import train
 
@@ -155,6 +157,8 @@ def cmd_train(a: TrainArgs) -> None:
     if a.cpu:
         overrides["use_cpu"] = True
     ds = load_jigsaw(a.data, label=a.label)
+    if a.extra:
+        ds["extra"] = load_train_rows(a.extra, label=a.label)
     model, tokenizer = load_classifier(a.model)
     res = train(ds, model, tokenizer, preset=a.preset, output_dir=a.out, validation_size=a.validation_size,
                 max_train_samples=a.max_train_samples, seed=a.seed, resume=a.resume, overwrite=a.force,

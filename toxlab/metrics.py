@@ -133,3 +133,28 @@ def plot_precision_recall(labels, p_toxic, threshold: float = 0.5):
     ax.legend(loc="lower left")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------
+# uncertainty: small test sets (440 rows, 37 toxic) need intervals
+# ---------------------------------------------------------------------------
+
+def bootstrap_interval(metric, labels, values, n_boot: int = 1000, seed: int = 0,
+                       level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of metric(labels, values) over rows resampled with replacement.
+
+    Resamples that hold one class only are skipped: AUC and macro F1 need both classes."""
+    y, v = np.asarray(labels), np.asarray(values)
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        if len(np.unique(y[idx])) == 2:
+            stats.append(metric(y[idx], v[idx]))
+    lo, hi = np.percentile(stats, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    return float(lo), float(hi)
+
+
+def macro_f1(labels, predicted) -> float:
+    """Macro F1 of 0/1 decisions."""
+    return float(precision_recall_fscore_support(labels, predicted, average="macro", zero_division=0)[2])

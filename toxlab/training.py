@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from datasets import concatenate_datasets
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
-from .data import class_counts, class_weights, stratified_subsample
+from .data import class_counts, class_weights, enriched_subsample, stratified_subsample
 from .inference import THRESHOLD_KEY, predict
 from .metrics import choose_threshold, compute_metrics, scores
 
@@ -66,10 +67,22 @@ class WeightedTrainer(Trainer):
     count becomes the weight sum, so 1x16 and 2x8 give the same gradients as one weighted mean.
     """
 
-    def __init__(self, *args, class_weights: torch.Tensor | None = None, **kwargs):
+    def __init__(self, *args, class_weights: torch.Tensor | None = None, label_smoothing: float = 0.0,
+                 layer_lr_decay: float | None = None, **kwargs):
         assert class_weights is not None, "WeightedTrainer needs class_weights=, e.g. toxlab.data.class_weights(counts)"
         super().__init__(*args, **kwargs)
         self.class_weights = torch.as_tensor(class_weights, dtype=torch.float32)
+        self.label_smoothing = label_smoothing
+        self.layer_lr_decay = layer_lr_decay
+
+    def create_optimizer(self, *args, **kwargs):
+        """AdamW with layer-wise learning-rate decay when asked, else Trainer's own optimizer."""
+        if self.layer_lr_decay is None or self.optimizer is not None:
+            return super().create_optimizer(*args, **kwargs)
+        groups = layerwise_param_groups(self.model, self.args.learning_rate, self.layer_lr_decay, self.args.weight_decay)
+        self.optimizer = torch.optim.AdamW(groups, lr=self.args.learning_rate, betas=(self.args.adam_beta1, self.args.adam_beta2),
+                                           eps=self.args.adam_epsilon)
+        return self.optimizer
 
     def _get_num_items_in_batch(self, batch_samples: list, device: torch.device):
         if not batch_samples or "labels" not in batch_samples[0]:
@@ -86,13 +99,41 @@ class WeightedTrainer(Trainer):
         logits = outputs.logits  # (batch, classes)
         weight = self.class_weights.to(device=logits.device, dtype=logits.dtype)
         if num_items_in_batch is None:
-            loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight)
+            loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight, label_smoothing=self.label_smoothing)
         else:
-            loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight, reduction="sum")
+            loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight, reduction="sum",
+                                                     label_smoothing=self.label_smoothing)
             loss = loss / num_items_in_batch
             if self.args.average_tokens_across_devices and self.args.world_size > 1:
                 loss = loss * self.args.world_size  # DDP averages gradients over ranks
         return (loss, outputs) if return_outputs else loss
+
+
+def layer_depth(name: str, num_layers: int) -> int:
+    """How far below the top a parameter sits: 0 for the head, num_layers + 1 for the embeddings."""
+    if ".embeddings." in f".{name}":
+        return num_layers + 1
+    parts = name.split(".")
+    if "layer" in parts:
+        i = parts.index("layer")
+        if i + 1 < len(parts) and parts[i + 1].isdigit():
+            return num_layers - int(parts[i + 1])
+    return 0  # classifier, pooler: trained at the full rate
+
+
+def layerwise_param_groups(model, lr: float, decay: float, weight_decay: float = 0.0) -> list[dict]:
+    """AdamW parameter groups whose rate shrinks by `decay` per layer below the head (biases, norms: no weight decay)."""
+    num_layers = model.config.num_hidden_layers
+    groups: dict[tuple[int, bool], dict] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        depth = layer_depth(name, num_layers)
+        decayed = param.ndim >= 2  # weight decay on matrices only, as Trainer does for biases and LayerNorm
+        group = groups.setdefault((depth, decayed), {"params": [], "lr": lr * decay**depth,
+                                                     "weight_decay": weight_decay if decayed else 0.0})
+        group["params"].append(param)
+    return list(groups.values())
 
 
 # ---------------------------------------------------------------------------
@@ -107,6 +148,9 @@ class Preset:
     pad_to_max_length: bool = False  # pad every comment to max_length (the original) instead of per batch
     max_length: int = 256  # tokens kept per comment
     max_train_samples: int | None = None  # stratified subset of train when it is larger
+    toxic_share: float | None = None  # draw the subset with this share of class 1 (None: train's own share)
+    label_smoothing: float = 0.0  # of the weighted cross-entropy
+    layer_lr_decay: float | None = None  # learning rate x this per layer below the head (None: one rate)
     note: str = ""  # what the preset is for
 
 
@@ -131,6 +175,17 @@ PRESETS: dict[str, Preset] = {
         max_length=128,
         max_train_samples=6000,
         note="a 2-core CPU in minutes: 128 tokens, dynamic padding, length-grouped batches, a stratified subset",
+    ),
+    "cpu": Preset(
+        # CPU_RECIPE_START
+        args=dict(_COMMON, learning_rate=8e-5, num_train_epochs=1, per_device_train_batch_size=16,
+                  per_device_eval_batch_size=64, warmup_steps=0.06, train_sampling_strategy="group_by_length",
+                  eval_strategy="steps", eval_steps=0.5, save_strategy="steps", save_steps=0.5),
+        max_length=128,
+        max_train_samples=7000,
+        toxic_share=0.4,
+        # CPU_RECIPE_END
+        note="a 2-core CPU in under 8 minutes: a toxic-enriched subset, 128 tokens, dynamic padding, length-grouped batches",
     ),
     "gpu": Preset(
         args=dict(_COMMON, learning_rate=2e-5, num_train_epochs=3, per_device_train_batch_size=16,
@@ -180,6 +235,15 @@ def split_validation(train_split, size: float | int, seed: int):
     return split["train"], split["test"]
 
 
+def training_subset(pool, n: int | None, toxic_share: float | None = None, seed: int = 42):
+    """The rows a recipe trains on: n of the pool, toxic-enriched when toxic_share is set, else stratified."""
+    if not n:
+        return pool
+    if toxic_share:
+        return enriched_subsample(pool, n, toxic_share, seed=seed)
+    return stratified_subsample(pool, n, seed=seed)
+
+
 def _check_output_dir(out: Path, resume: bool, overwrite: bool) -> None:
     has_model = (out / "config.json").is_file()
     has_ckpt = any((out / CHECKPOINTS).glob("checkpoint-*")) if (out / CHECKPOINTS).is_dir() else False
@@ -205,7 +269,10 @@ def train(
     callbacks: list | None = None,
     **overrides,
 ) -> TrainResult:
-    """Fine-tune with class weights; keep the best epoch by F1; save model, tokenizer and threshold."""
+    """Fine-tune with class weights; keep the best epoch by F1; save model, tokenizer and threshold.
+
+    `data` may hold an "extra" split: labelled rows added to the training pool (after the validation
+    split is carved from "train") for the preset's subset to draw from, e.g. more toxic rows."""
     # --- 1. validate up front ---
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r}: choose one of {sorted(PRESETS)}.")
@@ -220,9 +287,10 @@ def train(
         train_split, val_split = data["train"], data["validation"]
     else:
         train_split, val_split = split_validation(data["train"], validation_size, seed)
+    if "extra" in data:  # rows for training only (never validation: it must keep the real prevalence)
+        train_split = concatenate_datasets([train_split, data["extra"].cast(train_split.features)])
     limit = max_train_samples if max_train_samples is not None else recipe.max_train_samples
-    if limit:
-        train_split = stratified_subsample(train_split, limit, seed=seed)
+    train_split = training_subset(train_split, limit, recipe.toxic_share, seed=seed)
 
     # --- 3. tokenize, clean up columns ---
     tok_fn = make_tokenize_function(tokenizer, recipe.max_length, recipe.pad_to_max_length)
@@ -235,7 +303,8 @@ def train(
     trainer = WeightedTrainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics,
-        class_weights=weights, callbacks=callbacks,
+        class_weights=weights, callbacks=callbacks, label_smoothing=recipe.label_smoothing,
+        layer_lr_decay=recipe.layer_lr_decay,
     )
 
     # --- 5. train (resuming when asked) ---
@@ -254,6 +323,7 @@ def train(
     if trainer.is_world_process_zero():
         meta = {"preset": preset, "recipe": asdict(recipe), "seed": seed, "threshold": threshold,
                 "validation": validation, "train_rows": len(train_split), "validation_rows": len(val_split),
-                "class_weights": weights.tolist(), "data": train_split.info.description}
+                "train_class_counts": class_counts(train_split), "class_weights": weights.tolist(),
+                "data": train_split.info.description}
         (out / "toxlab_training.json").write_text(json.dumps(meta, indent=2, default=str))
     return TrainResult(out, threshold, validation, trainer)
