@@ -3,9 +3,14 @@
     python course/instructor.py release                   # source/ -> release/ (nbgrader generate_assignment)
     python course/instructor.py place STUDENT NOTEBOOK    # put a submission in course/submitted/
     python course/instructor.py autograde [STUDENT ...]   # grade submissions (all when none named)
+          [--workers N | --scheduler ADDRESS]             #   in parallel on Dask (toxlab.grading.batch)
+    python course/instructor.py report [ASSIGNMENT]       # what the class got wrong: CSVs, a chart, Canvas grades
     python course/instructor.py feedback [STUDENT ...]    # HTML feedback, hidden tests stripped
     python course/instructor.py export [--to grades.csv]  # grades as CSV
     python course/instructor.py run-lab [--out runs/lab]  # the main job: the lab end to end (below)
+
+Every command takes --db-url URL (e.g. postgresql://user@host/db) to keep the gradebook in that
+database instead of course/gradebook.db (SQLite); $TOXLAB_GRADEBOOK does the same.
 
 run-lab executes the instructor notebook headless in CPU mode (on $TOXLAB_DATA, else demo data),
 writes the executed notebook and a short report (metrics, confusion matrix, bias table and plot),
@@ -13,7 +18,8 @@ regenerates release/, then autogrades two example submissions (the solution and 
 release) in a scratch copy of the course, and prints their scores. The real gradebook is untouched.
 
 Nothing here deletes grades: autograde keeps earlier grades and comments unless you pass --force,
-which nbgrader then applies. Set ASSIGNMENT to grade another lab (default: toxicity_lab).
+which nbgrader then applies, and a run that was killed part-way finishes the rest when run again.
+Set ASSIGNMENT to work on another lab (default: toxicity_lab).
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ import sys
 from pathlib import Path
 
 COURSE = Path(__file__).resolve().parent
+from toxlab.grading.course import GRADEBOOK_ENV, Course  # noqa: E402 - after the docstring's imports
+
 ASSIGNMENT = os.environ.get("ASSIGNMENT", "toxicity_lab")
+THE_COURSE = Course(COURSE.parent)
 
 
 def nbgrader(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -49,43 +58,12 @@ def place(student: str, notebook: str, force: bool) -> None:
     src = Path(notebook)
     if not src.is_file():
         raise SystemExit(f"instructor: {src}: no such notebook")
-    dest = COURSE / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    dest = THE_COURSE.submitted(student, ASSIGNMENT)
     if dest.exists() and not force:
         raise SystemExit(f"instructor: {dest} exists; pass --force to replace that submission")
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dest)
     print(f"placed {src} as {student}'s submission")
-
-
-def repair_interrupted() -> list[str]:
-    """Remove autograded/ folders that an interrupted run left half-done; return their students.
-
-    nbgrader writes the sanitized notebook into autograded/STUDENT/ASSIGNMENT/ first, executes
-    it, and saves the scores last. After a kill in between, a re-run sees the folder and skips
-    that student for good, with no scores. A folder whose submission has an autograded cell
-    without a score is such a leftover; it is nbgrader's output, rebuilt from submitted/, so
-    removing it loses nothing (manual grades and comments live in the gradebook and stay).
-    """
-    import nbformat
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from toxlab.grading.checker import grade_ids
-
-    source = nbformat.read(COURSE.parent / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    autograded = grade_ids(source)
-    repaired = []
-    with Gradebook(f"sqlite:///{COURSE / 'gradebook.db'}") as gb:
-        for folder in sorted((COURSE / "autograded").glob(f"*/{ASSIGNMENT}")):
-            student = folder.parent.name
-            try:
-                done = all(gb.find_grade(g, ASSIGNMENT, ASSIGNMENT, student).auto_score is not None for g in autograded)
-            except MissingEntry:
-                done = False
-            if not done:
-                shutil.rmtree(folder)
-                repaired.append(student)
-                print(f"instructor: {folder} was left half-done by an interrupted run; it will be graded again")
-    return repaired
 
 
 def for_students(students: list[str], *args: str) -> None:
@@ -119,7 +97,7 @@ def run_lab(out: Path) -> None:
 
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    source_nb = COURSE.parent / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    source_nb = THE_COURSE.source(ASSIGNMENT)
 
     # --- 1. execute the instructor notebook in CPU mode, plus one cell that writes the report ---
     t = time.time()
@@ -152,12 +130,11 @@ COURSE_FILES = ("nbgrader_config.py", "hidden_checks.py", "instructor.py")
 
 
 def copy_course(dest: Path) -> Path:
-    """A scratch copy of the course at `dest`: source/, the config, hidden checks and kernelspec; no gradebook."""
+    """A scratch copy of the course at `dest`: source/, the config and hidden checks; no gradebook."""
     shutil.copytree(COURSE.parent / "source", dest / "source")
     (dest / "course").mkdir(parents=True)
     for f in COURSE_FILES:
         shutil.copy(COURSE / f, dest / "course" / f)
-    shutil.copytree(COURSE / "jupyter", dest / "course" / "jupyter")
     return dest
 
 
@@ -175,9 +152,10 @@ def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
         scratch = copy_course(Path(tmp))
         tool = [sys.executable, str(scratch / "course" / "instructor.py")]
         env = {**os.environ, "TOXLAB_MODE": "grade"}
+        env.pop(GRADEBOOK_ENV, None)  # the scratch course keeps its own SQLite gradebook
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         subprocess.run([*tool, "release"], check=True, env=env, **quiet)  # also records it in the scratch gradebook
-        blank = nbformat.read(scratch / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        blank = nbformat.read(Course(scratch).release(ASSIGNMENT), as_version=4)
         solved = solved_notebook(blank, nbformat.read(source_nb, as_version=4))
         for student, notebook in (("example-solution", solved), ("example-untouched", blank)):
             path = scratch / f"{student}.ipynb"
@@ -187,7 +165,7 @@ def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
         subprocess.run([*tool, "autograde"], check=True, env=env, **quiet)
         print(f"autograded 2 submissions in {time.time() - t:.0f} s")
         result = {}
-        with Gradebook(f"sqlite:///{scratch / 'course' / 'gradebook.db'}") as gb:
+        with Gradebook(Course(scratch).sqlite_url()) as gb:
             for sub in gb.assignment_submissions(ASSIGNMENT):
                 auto = {g.name.removeprefix("check_"): g.auto_score for nb_ in sub.notebooks for g in nb_.grades
                         if g.name.startswith("check_")}
@@ -197,28 +175,63 @@ def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    from toxlab.sandbox import ensure_bwrap  # autograde sandboxes every submission: install bwrap (root) or say how
+def autograde(students: list[str], force: bool, workers: int, scheduler: str | None) -> int:
+    """Grade the pending submissions (here, or on Dask) and say what happened; 1 when any failed."""
+    import time
 
+    from toxlab.grading.batch import autograde as grade_all
+
+    t = time.time()
+    summary = grade_all(THE_COURSE, ASSIGNMENT, students, force=force, workers=workers, scheduler=scheduler)
+    for student in summary.repaired:
+        print(f"instructor: {student}'s autograded folder was left half-done by an interrupted run; graded again")
+    print(f"autograded {len(summary.graded)} submission(s) of {ASSIGNMENT} in {time.time() - t:.0f} s"
+          + (f" ({workers} workers)" if workers else f" (Dask scheduler {scheduler})" if scheduler else ""))
+    for student, log in summary.failed.items():
+        print(f"instructor: grading {student} FAILED:\n{log[-3000:]}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from toxlab.sandbox import (
+        ensure_bwrap,  # autograde sandboxes every submission: install bwrap (root) or say how
+    )
+
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db-url", help=f"the gradebook's database URL (default: ${GRADEBOOK_ENV}, else "
+                                     "course/gradebook.db), e.g. postgresql://grader@localhost:5432/toxlab")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("release", help="regenerate release/ from source/")
+    p = sub.add_parser("release", parents=[db], help="regenerate release/ from source/")
     p.add_argument("--force", action="store_true", help="overwrite an existing release (it is generated)")
     p = sub.add_parser("place", help="put a submission in course/submitted/")
     p.add_argument("student")
     p.add_argument("notebook")
     p.add_argument("--force", action="store_true", help="replace the student's existing submission")
-    p = sub.add_parser("autograde", help="autograde submissions")
-    p.add_argument("students", nargs="*")
+    p = sub.add_parser("autograde", parents=[db], help="autograde submissions")
+    p.add_argument("students", nargs="*", help="only these students (default: every pending submission)")
     p.add_argument("--force", action="store_true", help="re-grade, replacing earlier autograded output")
-    p = sub.add_parser("feedback", help="generate HTML feedback")
+    p.add_argument("--workers", type=int, default=0,
+                   help="grade this many submissions at once on a local Dask cluster (default 0: one by one, here)")
+    p.add_argument("--scheduler", help="send the grading to the running Dask scheduler at this address "
+                                       "(tcp://host:8786); its workers need toxlab and bubblewrap, not this folder")
+    p = sub.add_parser("report", parents=[db], help="what the class got wrong: per exercise, per check, Canvas CSV")
+    p.add_argument("assignment", nargs="?", default=ASSIGNMENT)
+    p.add_argument("--out", default=str(COURSE / "reports"), help="folder for the CSVs and the chart")
+    p = sub.add_parser("feedback", parents=[db], help="generate HTML feedback")
     p.add_argument("students", nargs="*")
     p.add_argument("--force", action="store_true", help="regenerate existing feedback")
-    p = sub.add_parser("export", help="export grades as CSV")
+    p = sub.add_parser("export", parents=[db], help="export grades as CSV")
     p.add_argument("--to", default=str(COURSE / "grades.csv"))
     p = sub.add_parser("run-lab", help="the main job: run the lab end to end and grade two examples")
     p.add_argument("--out", default=str(COURSE.parent / "runs" / "lab"), help="folder for the executed notebook and report")
     a = ap.parse_args(argv)
+    if getattr(a, "db_url", None):
+        os.environ[GRADEBOOK_ENV] = a.db_url  # nbgrader's config reads it, here and in the nbgrader it runs
+    if a.command == "autograde" and a.workers < 0:
+        ap.error(f"--workers {a.workers}: give 0 (grade here, one by one) or more")
+    if a.command == "autograde" and a.workers and a.scheduler:
+        ap.error("--workers starts a local cluster and --scheduler uses a running one: give one of them")
 
     if a.command == "release":
         release(a.force)
@@ -226,8 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         place(a.student, a.notebook, a.force)
     elif a.command == "autograde":
         ensure_bwrap()
-        repair_interrupted()
-        for_students(a.students, "autograde", ASSIGNMENT, "--create", *(["--force"] if a.force else []))
+        return autograde(a.students, a.force, a.workers, a.scheduler)
+    elif a.command == "report":
+        from toxlab.grading.report import write_report
+
+        for line in write_report(THE_COURSE, a.assignment, Path(a.out)):
+            print(line)
     elif a.command == "feedback":
         for_students(a.students, "generate_feedback", ASSIGNMENT, *(["--force"] if a.force else []))
     elif a.command == "export":

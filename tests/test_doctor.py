@@ -22,7 +22,7 @@ def test_ready_environment_passes_and_names_every_item(demo_dir, monkeypatch, ca
     assert main(["doctor", "--instructor"]) == 0
     out = capsys.readouterr().out
     for item in ("python", "torch", "transformers", "datasets", "pytest", "nbgrader", "offline model", "data",
-                 "nbgrader in Lab", "sandbox kernel", "disk space"):
+                 "nbgrader in Lab", "grading sandbox", "disk space"):
         assert f"OK    {item} " in out, f"{item!r} not reported OK:\n{out}"
     assert "CPU build" in out or "CUDA" in out
     assert "minilm loads" in out and str(demo_dir) in out

@@ -267,7 +267,7 @@ def test_no_hint_carries_hidden_text_or_hidden_inputs(graded):
     # the hidden metrics check's logits (0.1, 0.9, 0.8, ...) were seen by the code, but come back only as literals
     nb = nbformat.reads(_autograded_nb(root, "leaky"), as_version=4)
     verdict = "".join(o.get("text", "") for o in cell(nb, "check_metrics").outputs)
-    assert "(hidden)" in verdict and "[0.1, 0.9]" not in verdict and "hint: (details hidden)" in verdict, verdict
+    assert "hidden checks: " in verdict and "[0.1, 0.9]" not in verdict and "any predictions" not in verdict, verdict
 
 
 def test_notebook_outputs_are_capped_as_a_whole(graded):

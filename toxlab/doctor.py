@@ -1,7 +1,7 @@
 """`toxlab doctor`: is this environment ready for the labs? One line per item, with the fix.
 
     toxlab doctor                 # students: everything a lab needs
-    toxlab doctor --instructor    # also the grading sandbox kernel
+    toxlab doctor --instructor    # also the grading sandbox (bubblewrap)
     from toxlab.doctor import doctor; doctor(quiet=True)   # a lab's first cell: silent when all is well
 
 Nothing heavy is imported at module level: the check must run (and name the fix) in an
@@ -23,7 +23,6 @@ from typing import Callable
 INSTALL = 'pip install -e ".[course]" from the toxlab folder (README, "Two commands")'
 MIN_PYTHON = (3, 10)
 MIN_FREE_GB = 3.0  # a MiniLM run keeps ~2 checkpoints of ~270 MB with optimizer state; bert-base ~1.3 GB each
-SANDBOX_KERNEL = "toxlab-sandbox"
 NBGRADER_LABEXTENSION = "@jupyter/nbgrader"
 # what a student's Validate button and Assignments tab call
 NBGRADER_SERVER_EXTENSIONS = ("nbgrader.server_extensions.validate_assignment",
@@ -184,23 +183,15 @@ def course_dir() -> Path | None:
     return here if (here / "nbgrader_config.py").is_file() else None
 
 
-def check_sandbox_kernel(required: bool) -> Finding:
-    """The kernelspec that autograde runs submissions in (course/jupyter, or installed by the user)."""
-    try:
-        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-    except ImportError:
-        return Finding("sandbox kernel", False, "jupyter_client is not installed", INSTALL, required)
-    course = course_dir()
-    ksm = KernelSpecManager()
-    if course:  # the course config puts course/jupyter on JUPYTER_PATH for nbgrader
-        ksm.kernel_dirs.insert(0, str(course / "jupyter" / "kernels"))
-    try:
-        spec = ksm.get_kernel_spec(SANDBOX_KERNEL)
-    except NoSuchKernel:
-        return Finding("sandbox kernel", False, f"kernelspec {SANDBOX_KERNEL!r} not found (instructors need it "
-                       "to autograde)", "run nbgrader from course/ (its config adds course/jupyter), or "
-                       "jupyter kernelspec install course/jupyter/kernels/toxlab-sandbox --user", required)
-    return Finding("sandbox kernel", True, f"{SANDBOX_KERNEL} at {spec.resource_dir}")
+def check_sandbox(required: bool) -> Finding:
+    """The sandbox that autograde runs submissions in: bubblewrap's namespaces (toxlab.sandbox)."""
+    from .sandbox import bwrap_works
+
+    if bwrap_works():
+        return Finding("grading sandbox", True, "bubblewrap makes PID, network and mount namespaces here")
+    return Finding("grading sandbox", False, "bubblewrap (bwrap) is missing or cannot make namespaces here; "
+                   "instructors need it to autograde", "apt-get install bubblewrap (Debian/Ubuntu), or grade with "
+                   "Landlock and limits only: TOXLAB_SANDBOX_BWRAP=0", required)
 
 
 def check_disk(path: str | os.PathLike = ".", need_gb: float = MIN_FREE_GB) -> Finding:
@@ -227,7 +218,7 @@ def checks(instructor: bool = False, quiet: bool = False, require_data: bool = F
     if not quiet:  # importing nbgrader alone takes 1.4 s, and a lab runs without it
         items += [lambda: check_package("nbgrader", "nbgrader", "Validate and grading", "==0.9.6"),
                   lambda: check_data(require_data), check_nbgrader_extensions,
-                  lambda: check_sandbox_kernel(required=instructor), check_disk]
+                  lambda: check_sandbox(required=instructor), check_disk]
     return items
 
 

@@ -1,6 +1,5 @@
 """Run untrusted student code under limits, in its own namespaces (Linux).
 
-    python -m toxlab.sandbox --kernel -f CONNECTION_FILE     # an ipykernel, for nbgrader's kernelspec
     python -m toxlab.sandbox -- COMMAND ...                  # any command (the grading executor)
 
 Two layers, applied in this order, then the command is exec'd:
@@ -9,15 +8,13 @@ Two layers, applied in this order, then the command is exec'd:
     namespaces. The command sees only the Python installation, system folders, the toxlab
     package and its working folder (read-write); a private /tmp, /dev (so /dev/shm) and /proc;
     no other process of the machine, so it can signal, trace or read none of them, the grader
-    included. When the sandbox ends, every process in it ends too (daemons included). A kernel
-    whose connection file uses the ipc transport gets no network at all; a TCP kernel keeps the
-    host's network, limited by Landlock below. Without bwrap this module refuses to run unless
+    included. When the sandbox ends, every process in it ends too (daemons included). It has no
+    network at all (it talks to the grader over pipes). Without bwrap this module refuses to run unless
     TOXLAB_SANDBOX_BWRAP=0 says to go on without it, and then it says so on stderr.
   * inside it: a clean environment (no credentials; HOME, TMPDIR and caches in the private /tmp),
     resource limits (address space, file size, CPU time, no core files), a process cap (a pids
     cgroup when this process may make one, else RLIMIT_NPROC), and Landlock (Linux >= 5.13):
-    writes only in the working folder, /tmp and /dev/shm; no TCP connect, and TCP bind only on
-    a kernel's own ports.
+    writes only in the working folder, /tmp and /dev/shm; no TCP connect or bind.
 
 Settings: TOXLAB_SANDBOX_* environment variables (Limits below). See README "Grading safely".
 """
@@ -25,7 +22,6 @@ Settings: TOXLAB_SANDBOX_* environment variables (Limits below). See README "Gra
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import resource
 import shutil
@@ -224,14 +220,6 @@ def kill_sandbox(pid: int) -> None:
             pass
 
 
-# --- entry point ------------------------------------------------------------------------------
-
-def kernel_ports(connection_file: str) -> list[int]:
-    """The five ports an ipykernel binds, from its connection file."""
-    info = json.loads(Path(connection_file).read_text())
-    return [int(info[k]) for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")]
-
-
 # --- bubblewrap -------------------------------------------------------------------------------
 
 SCRATCH = Path("/tmp/sandbox")  # inside the sandbox's private /tmp: gone when it ends
@@ -334,28 +322,6 @@ def _outer(limits: Limits, command: list[str], workdir: Path, extra_readable: li
     os.execve(sys.executable, inner, env)
 
 
-# In a kernel, IPython keeps the last exception's traceback, and with it the frames of the cell that
-# failed: a cell that died of MemoryError would hold the whole address-space cap for every cell after.
-FORGET_FAILED_CELLS = """
-import gc, sys
-def _toxlab_forget_failed_cell(result):
-    error = result.error_in_exec or result.error_before_exec
-    if error is not None:
-        error.__traceback__ = None  # the frames of the failed cell, and what they hold
-        for name in ("last_type", "last_value", "last_traceback", "last_exc"):
-            if hasattr(sys, name):
-                setattr(sys, name, None)
-        shell = get_ipython()
-        for formatter in (shell.InteractiveTB, getattr(shell.InteractiveTB, "VerboseTB", None),
-                          getattr(shell.InteractiveTB, "FormattedTB", None), shell.SyntaxTB):
-            if formatter is not None and hasattr(formatter, "tb"):
-                formatter.tb = None  # IPython's traceback formatters keep the last one
-        gc.collect()
-get_ipython().events.register("post_run_cell", _toxlab_forget_failed_cell)
-del _toxlab_forget_failed_cell
-"""
-
-
 def _inner(argv: list[str]) -> None:
     """Inside the namespaces: make the scratch folders, apply Landlock, exec the command."""
     opts = dict(zip(argv[0:8:2], argv[1:8:2]))
@@ -364,9 +330,6 @@ def _inner(argv: list[str]) -> None:
     extra_writable = [Path(p) for p in opts["--write"].split(os.pathsep) if p]
     for k in SCRATCH_VARS:
         Path(os.environ[k]).mkdir(parents=True, exist_ok=True)
-    startup = Path(os.environ["IPYTHONDIR"]) / "profile_default" / "startup"
-    startup.mkdir(parents=True, exist_ok=True)
-    (startup / "00-toxlab-sandbox.py").write_text(FORGET_FAILED_CELLS)
     scratch = Path(os.environ["HOME"]).parent
     if opts["--landlock"] == "1":
         private_tmp = [Path("/tmp")] if opts["--private-tmp"] == "1" else []  # under bwrap /tmp is the sandbox's own
@@ -384,16 +347,6 @@ def main(argv: list[str] | None = None) -> None:
     workdir = Path.cwd()
     if argv[:1] == ["--inner"]:
         _inner(argv[1:])
-    elif argv[:2] == ["--kernel", "-f"] and len(argv) > 2:  # as course/jupyter/kernels/toxlab-sandbox starts it
-        conn = Path(argv[2]).resolve()
-        info = json.loads(conn.read_text())
-        command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn), *argv[3:]]
-        if info.get("transport") == "ipc":  # unix sockets: the kernel needs no network at all
-            sockets = Path(info["ip"]).resolve().parent
-            _outer(limits, command, workdir, [conn], [sockets], None, network=False)
-        else:  # TCP: the host's network, Landlock lets it bind its own ports and connect nowhere
-            # port 0: ipykernel binds its own subprocess-output pipe on a free port
-            _outer(limits, command, workdir, [conn], [], [*kernel_ports(str(conn)), 0], network=True)
     elif argv[:1] == ["--"] and len(argv) > 1:
         _outer(limits, argv[1:], workdir, [], [], [], network=False)  # no TCP at all
     else:

@@ -61,6 +61,7 @@ class Outcome:
     passed: bool
     hint: str  # the first line of the assertion message, or the exception
     hidden: bool = False  # from the instructor's hidden checks
+    detail: str = ""  # a hidden check's own failure message, for the instructor's report only
 
     def line(self) -> str:
         """How the verdict shows it: PASS/FAIL, the check's name, and the hint when it failed."""
@@ -174,9 +175,10 @@ class _Plugin:
             file, *_, test = report.nodeid.split("::")
             exercise, _, what = test.removeprefix("test_").partition("__")
             hidden = Path(file).stem == HIDDEN_STEM
+            detail = hint[:300] if hidden else ""
             if hidden and hint and hint.split(FAILING_INPUT)[0] not in self.hidden_text:
                 hint = HIDDEN_HINT  # only the checks' own wording: never text shaped by what the student's code saw
-            self.outcomes.append(Outcome(exercise, what.replace("_", " "), report.passed, hint, hidden=hidden))
+            self.outcomes.append(Outcome(exercise, what.replace("_", " "), report.passed, hint, hidden, detail))
 
 
 def _checks_file(hidden: bool) -> Path:

@@ -3,8 +3,10 @@
 For each submission:
 
   1. an executor (toxlab.grading.executor) starts in the sandbox (toxlab.sandbox: bubblewrap
-     namespaces, Landlock, limits) and runs the instructor's setup cells (from the *source*
-     notebook, never the student's copy) and the student's cells, in order;
+     namespaces, Landlock, limits) and runs the notebook's cells in order in an IPython shell:
+     the instructor's cells from the *source* notebook, never the student's copy, and the
+     student's cells; their outputs come back as the graded notebook's outputs (one run per
+     submission: no kernel runs it a second time);
   2. here, in this process, pytest runs every exercise's visible checks, then every hidden check.
      The checks ask the executor to call the student's functions on inputs made here, get plain
      data back (toxlab.grading.wire), and compare it with references computed here.
@@ -26,6 +28,7 @@ import os
 import re
 import secrets
 import selectors
+import shutil
 import subprocess
 import sys
 import time
@@ -75,7 +78,8 @@ def _meta(cell) -> dict:
 
 
 def plan(submission, source) -> list[dict]:
-    """The cells to run, in the submission's order: setup (from the source), student, and grade cells."""
+    """The cells to run, in the submission's order: the instructor's (from the source), the student's,
+    and grade cells (not run: their output is the verdict)."""
     trusted = {_meta(c)["grade_id"]: c for c in source.cells if _meta(c).get("grade_id")}
     cells, pending = [], []
     for i, cell in enumerate(submission.cells):
@@ -91,8 +95,8 @@ def plan(submission, source) -> list[dict]:
             cells += [*pending, step]
             pending = []
         elif ref is not None and _meta(ref).get("locked") and not _meta(ref).get("solution"):
-            if SETUP_TAG in ref.get("metadata", {}).get("tags", []):
-                cells.append({"index": i, "kind": "setup", "source": ref.source})  # the instructor's text
+            kind = "setup" if SETUP_TAG in ref.get("metadata", {}).get("tags", []) else "locked"
+            cells.append({"index": i, "kind": kind, "source": ref.source})  # the instructor's text
         else:  # a solution cell, or a cell the student added
             pending.append({"index": i, "kind": "student", "source": cell.source})
     return cells  # student cells after the last grade cell cannot change a score
@@ -110,35 +114,125 @@ class ExecutorGone(Exception):
     """The executor died, hung past its deadline, or broke the protocol; the message says which."""
 
 
+class Zygote:
+    """This grading process's warm executor parent, in the sandbox: it has imported torch and
+    transformers once, and forks a fresh executor for each submission (toxlab.grading.executor.zygote)."""
+
+    def __init__(self, sandbox: bool = True):
+        self.sandbox, self.proc, self.ctl = sandbox, None, None
+        self.home = None
+
+    def _start(self) -> None:
+        import socket
+        import tempfile
+
+        from ..sandbox import Limits
+
+        limits = Limits.from_env()
+        self.home = tempfile.mkdtemp(prefix="toxlab-zygote-")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        cmd = [sys.executable, "-m", "toxlab.grading.executor", "--zygote", str(theirs.fileno()),
+               "1" if self.sandbox and limits.bwrap else "0", "1" if self.sandbox and limits.landlock else "0"]
+        if self.sandbox:
+            cmd = [sys.executable, "-I", "-m", "toxlab.sandbox", "--", *cmd]
+        self.proc = subprocess.Popen(cmd, cwd=self.home, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, pass_fds=[theirs.fileno()], env=executor_env(),
+                                     start_new_session=True)
+        theirs.close()
+        self.ctl = ours
+        if self._say(None, START_TIMEOUT) != b"ready":
+            err = self.proc.stderr.read().decode(errors="replace")[-2000:] if self.proc.poll() is not None else ""
+            self.close()
+            raise RuntimeError(f"toxlab grading: the executor did not start:\n{err}")
+
+    def _say(self, msg: bytes | None, timeout: float, fds: list[int] = ()) -> bytes:
+        import socket
+
+        try:
+            if msg is not None:
+                socket.send_fds(self.ctl, [msg], list(fds)) if fds else self.ctl.send(msg)
+            self.ctl.settimeout(timeout)
+            return self.ctl.recv(64)
+        except OSError:
+            return b""
+
+    def fork(self, fds: list[int]) -> None:
+        """A fresh executor on these two descriptors (its input, its output)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.close()
+            self._start()
+        if self._say(b"fork", 30, fds) != b"forked":
+            self.close()
+            raise ExecutorGone("could not be started")
+
+    def reset(self) -> None:
+        """Kill whatever the last executor left running and remove its files; a zygote that fails is replaced."""
+        if self.proc is not None and self._say(b"reset", 30) != b"reset":
+            self.close()
+
+    def close(self) -> None:
+        if self.proc is not None:
+            from ..sandbox import kill_sandbox
+
+            kill_sandbox(self.proc.pid)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+        if self.ctl is not None:
+            self.ctl.close()
+            self.ctl = None
+        if self.home:
+            shutil.rmtree(self.home, ignore_errors=True)
+            self.home = None
+
+
+_zygotes: dict[bool, Zygote] = {}
+
+
+def zygote(sandbox: bool = True) -> Zygote:
+    """This process's zygote (one per sandbox setting), closed when the process exits."""
+    if sandbox not in _zygotes:
+        import atexit
+
+        _zygotes[sandbox] = Zygote(sandbox)
+        atexit.register(_zygotes[sandbox].close)
+    return _zygotes[sandbox]
+
+
+def executor_env() -> dict[str, str]:
+    """The environment executors start with (the sandbox then keeps only what it allows)."""
+    # one thread: grade mode's models are tiny, and graders run side by side (OpenMP threads that
+    # outnumber the cores spin and make each tiny op 10-20x slower)
+    return {**os.environ, "TOXLAB_MODE": "grade", "NBGRADER_EXECUTION": "autograde", "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1"}
+
+
 class Executor:
     """The checker's handle on one sandboxed executor: send a request, wait for its reply."""
 
-    def __init__(self, workdir: Path, sandbox: bool = True):
-        self.workdir, self.sandbox = Path(workdir), sandbox
-        self.proc = None
+    def __init__(self, sandbox: bool = True):
+        self.sandbox = sandbox
+        self.running = False
 
     def start(self) -> None:
         to_child, from_parent = os.pipe()
         to_parent, from_child = os.pipe()
-        cmd = [sys.executable, "-m", "toxlab.grading.executor", "--fds", str(to_child), str(from_child)]
-        if self.sandbox:
-            # -I: the working folder is the student's; nothing written there may shadow toxlab.sandbox
-            cmd = [sys.executable, "-I", "-m", "toxlab.sandbox", "--", *cmd]
-        env = {**os.environ, "TOXLAB_MODE": "grade", "NBGRADER_EXECUTION": "autograde"}
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, pass_fds=[to_child, from_child], env=env,
-                                     start_new_session=True)
-        os.close(to_child)
-        os.close(from_child)
+        try:
+            zygote(self.sandbox).fork([to_child, from_child])
+        finally:
+            os.close(to_child)
+            os.close(from_child)
+        self.running = True
         self.out = os.fdopen(from_parent, "wb", buffering=0)
         self.inp = to_parent
         self.buf = b""
         try:
             first = self._line(time.monotonic() + START_TIMEOUT)
         except ExecutorGone as e:
-            err = self.proc.stderr.read().decode(errors="replace")[-2000:] if self.proc.stderr else ""
             self.close()
-            raise RuntimeError(f"toxlab grading: the executor did not start ({e}):\n{err}") from None
+            raise RuntimeError(f"toxlab grading: the executor did not start ({e})") from None
         if first != {"op": "ready"}:
             self.close()
             raise RuntimeError(f"toxlab grading: the executor sent {str(first)[:200]} before starting")
@@ -168,7 +262,7 @@ class Executor:
 
     def request(self, req: dict, timeout: float) -> dict:
         """Send one request; return its reply dict ({"ok", "value" | "error"}), or raise ExecutorGone."""
-        if self.proc is None:
+        if not self.running:
             self.start()
         rid = secrets.token_hex(8)
         try:
@@ -183,21 +277,15 @@ class Executor:
             # anything else was written by student code to the channel: ignore it
 
     def close(self) -> None:
-        if self.proc is None:
+        if not self.running:
             return
-        from ..sandbox import kill_sandbox
-
-        kill_sandbox(self.proc.pid)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
         for close in (self.out.close, lambda: os.close(self.inp)):
             try:
                 close()
             except OSError:
                 pass
-        self.proc = None
+        zygote(self.sandbox).reset()  # kills the executor and all it left
+        self.running = False
 
 
 # --- the student, as the checks see it -------------------------------------------------------------
@@ -209,34 +297,45 @@ class RemoteStudent(Student):
     skipping the cells that killed or hung an earlier one.
     """
 
-    def __init__(self, steps: list[dict], workdir: Path, timeout: float, sandbox: bool = True):
-        self.steps, self.workdir, self.timeout, self.sandbox = steps, workdir, timeout, sandbox
+    def __init__(self, steps: list[dict], timeout: float, sandbox: bool = True):
+        self.steps, self.timeout, self.sandbox = steps, timeout, sandbox
         self.skipped: dict[int, str] = {}
         self.executor: Executor | None = None
         self.losses = 0
+        self.outputs: dict[int, list] = {}  # cell index -> its outputs (untrusted: checked by cell_outputs)
+        self.seconds = {"start": 0.0, "cells": 0.0}
 
     def run_cells(self, attempts: int = 4) -> None:
         """Run the plan's cells on a fresh executor, skipping any that kill or hang it."""
         for _ in range(attempts):
             self.close()
-            self.executor = Executor(self.workdir, self.sandbox)
-            stuck = None
-            for step in self.steps:
-                if step["kind"] == "grade" or step["index"] in self.skipped:
-                    continue
-                try:
-                    reply = self.executor.request({"op": "run", "source": step["source"], "index": step["index"],
-                                                   "kind": step["kind"]}, self.timeout)
-                except ExecutorGone as e:
-                    stuck = step["index"], str(e)
-                    break
-                if not reply.get("ok") and reply.get("error") == "timeout":
-                    stuck = step["index"], f"ran past the {self.timeout:g} s timeout"
-                    break
+            self.outputs = {}
+            t = time.perf_counter()
+            self.executor = Executor(sandbox=self.sandbox)
+            self.executor.start()
+            self.seconds["start"] += time.perf_counter() - t
+            t = time.perf_counter()
+            stuck = self._run_all()
+            self.seconds["cells"] += time.perf_counter() - t
             if stuck is None:
                 return
             self.skipped[stuck[0]] = stuck[1]
         raise RuntimeError(f"toxlab grading: the cells kept stopping the executor: {self.skipped}")
+
+    def _run_all(self) -> tuple[int, str] | None:
+        """Run every cell but the grade cells; the (index, why) of a cell that stopped the executor."""
+        for step in self.steps:
+            if step["kind"] == "grade" or step["index"] in self.skipped:
+                continue
+            try:
+                reply = self.executor.request({"op": "run", "source": step["source"], "index": step["index"],
+                                               "kind": step["kind"]}, self.timeout)
+            except ExecutorGone as e:
+                return step["index"], str(e)
+            self.outputs[step["index"]] = cell_outputs(reply.get("value"))
+            if not reply.get("ok") and reply.get("error") == "timeout":
+                return step["index"], f"ran past the {self.timeout:g} s timeout"
+        return None
 
     def ask(self, req: dict) -> dict:
         """One request; a dead or hung executor costs this request and is replaced for the next."""
@@ -259,29 +358,49 @@ class RemoteStudent(Student):
 
 # --- the verdicts -----------------------------------------------------------------------------------
 
-def verify(submission, source, hidden_checks: Path | None, workdir: Path, timeout: float = 90,
-           sandbox: bool = True, visible_checks: Path | None = None) -> dict[str, Verdict]:
-    """Grade `submission` against `source`: one Verdict per autograded grade cell."""
+@dataclass
+class Graded:
+    """A graded submission: what the notebook shows and what the gradebook and the report record."""
+
+    verdicts: dict[str, Verdict]  # grade_id -> verdict
+    outputs: dict[int, list]  # cell index -> nbformat outputs of the cells that ran (grade cells excluded)
+    skipped: dict[int, str]  # cell index -> why it was skipped
+    checks: list[dict]  # one record per check: exercise, check, hidden, passed, hint, points_lost
+    seconds: dict[str, float]  # start (executor start-up), cells, checks
+    where: str = "local"  # the Dask worker that graded it, or local
+
+
+def grade(submission, source, hidden_checks: Path | None, timeout: float = 90, sandbox: bool = True,
+          visible_checks: Path | None = None) -> Graded:
+    """Run `submission` once in the sandbox and grade it against `source`: outputs and one Verdict per grade cell."""
+    import torch
+
     from . import VISIBLE_CHECKS, run_check_files
 
+    torch.set_num_threads(1)  # the references are tiny too (see executor_env); a grading process only
     steps = plan(submission, source)
     exercises = [s["exercise"] for s in steps if s["kind"] == "grade"]
-    student = RemoteStudent(steps, Path(workdir), timeout, sandbox)
     paths = [visible_checks or VISIBLE_CHECKS, *([Path(hidden_checks)] if hidden_checks else [])]
+    student = RemoteStudent(steps, timeout, sandbox)  # what the cells write stays in the sandbox's home
     try:
         student.run_cells()
+        t = time.perf_counter()
         outcomes = run_check_files(exercises, student, paths) if exercises else []
+        checks_seconds = time.perf_counter() - t
     finally:
         student.close()
-    verdicts: dict[str, Verdict] = {}
     points = {_meta(c)["grade_id"]: float(_meta(c).get("points", 0)) for c in source.cells if _meta(c).get("grade_id")}
+    verdicts: dict[str, Verdict] = {}
+    records: list[dict] = []
     for step in steps:
         if step["kind"] != "grade":
             continue
         mine = [o for o in outcomes if o.exercise == step["exercise"]]
         total = points.get(step["grade_id"], 0.0)
         score, lost = shares(mine, total)
-        lines = [_with_cost(o.line(), cost) for o, cost in zip(mine, lost)]
+        lines = student_lines(mine, lost)
+        records += [{"exercise": o.exercise, "check": o.name, "hidden": o.hidden, "passed": o.passed,
+                     "hint": o.detail or o.hint, "points_lost": cost} for o, cost in zip(mine, lost)]
         passed = bool(mine) and all(o.passed for o in mine)
         for index, why in student.skipped.items():
             if next((s.get("owner") for s in steps if s["index"] == index), None) == step["exercise"]:
@@ -296,7 +415,101 @@ def verify(submission, source, hidden_checks: Path | None, workdir: Path, timeou
                        if _meta(c).get("grade_id") == gid and CHECK_CALL.search(c.source)), gid)
             verdicts[gid] = Verdict(gid, ex, False, [f"{ex}: not graded: its grade cell is missing"], 0.0,
                                     points.get(gid, 0.0))
-    return verdicts
+    seconds = {**student.seconds, "checks": checks_seconds}
+    return Graded(verdicts, student.outputs, dict(student.skipped), records, seconds)
+
+
+# --- the executor's outputs, as the graded notebook will hold them ----------------------------------
+
+RICH = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg", "image/svg+xml")
+
+
+def cell_outputs(value) -> list[dict]:
+    """A cell's outputs as the executor reported them, each kept only if it is a well-formed nbformat output."""
+    items = value.get("outputs") if isinstance(value, dict) else None
+    if type(items) is not list:
+        return [_note("(no outputs: the grader could not read them)")]
+    outputs = []
+    for item in items:
+        try:
+            outputs.append(_output(item))
+        except (TypeError, ValueError, KeyError, AssertionError):
+            outputs.append(_note("(an output the grader could not read was dropped)"))
+    return outputs
+
+
+def _strings(*values) -> bool:
+    return all(type(v) is str for v in values)
+
+
+def _output(o: dict) -> dict:
+    import nbformat
+
+    kind = o["output_type"]
+    if kind == "stream":
+        assert o["name"] in ("stdout", "stderr") and _strings(o["text"])
+        return nbformat.v4.new_output("stream", name=o["name"], text=o["text"])
+    if kind in ("display_data", "execute_result"):
+        data = o["data"]
+        assert type(data) is dict and data and all(k in RICH and _strings(v) for k, v in data.items())
+        return nbformat.v4.new_output(kind, data=dict(data), **({"execution_count": None} if kind == "execute_result" else {}))
+    if kind == "error":
+        tb = o["traceback"]
+        assert _strings(o["ename"], o["evalue"]) and type(tb) is list and _strings(*tb)
+        return nbformat.v4.new_output("error", ename=o["ename"], evalue=o["evalue"], traceback=list(tb))
+    raise ValueError(kind)
+
+
+def _note(text: str) -> dict:
+    import nbformat
+
+    return nbformat.v4.new_output("stream", name="stdout", text=text + "\n")
+
+
+def fill(nb, graded: Graded) -> None:
+    """Put the outputs and verdicts into `nb`, the notebook that was graded (in place).
+
+    A grade cell's output is its verdict alone: stdout lines, then an error when it scores 0, or its
+    score as a number, which nbgrader 0.9.6 takes as partial credit."""
+    import nbformat
+
+    count = 0
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        v = graded.verdicts.get(_meta(cell).get("grade_id"))
+        if v is not None and _meta(cell).get("grade") and not _meta(cell).get("solution"):
+            cell.outputs = [_note("\n".join(v.lines))]
+            if v.score <= 0 and not v.passed:
+                cell.outputs.append(nbformat.v4.new_output(
+                    "error", ename="ExerciseFailed", evalue=f"{v.exercise}: see the checks above",
+                    traceback=[f"ExerciseFailed: {v.exercise}: see the checks above"]))
+            elif not v.passed:
+                cell.outputs.append(nbformat.v4.new_output(
+                    "execute_result", data={"text/plain": f"{v.score:.10g}"}, execution_count=None))
+            cell.execution_count = None
+        elif index in graded.skipped:
+            cell.outputs = [nbformat.v4.new_output("error", ename="CellSkipped", evalue=graded.skipped[index],
+                                                   traceback=[f"CellSkipped: this cell {graded.skipped[index]}"])]
+            cell.execution_count = None
+        elif index in graded.outputs:
+            count += 1
+            cell.outputs, cell.execution_count = graded.outputs[index], count
+        else:
+            cell.outputs, cell.execution_count = [], None  # after a cell that stopped the run, or not run
+
+
+def student_lines(outcomes: list, lost: list[float]) -> list[str]:
+    """What the student sees: each visible check with its hint, and the hidden checks as one count.
+
+    Hidden checks' names and hints go to the instructor's report only (toxlab.grading.results)."""
+    lines = [_with_cost(o.line(), cost) for o, cost in zip(outcomes, lost) if not o.hidden]
+    hidden = [(o, cost) for o, cost in zip(outcomes, lost) if o.hidden]
+    if hidden:
+        failed = sum(not o.passed for o, _ in hidden)
+        head = f"  {'FAIL' if failed else 'PASS'}  hidden checks: {len(hidden) - failed} of {len(hidden)} passed"
+        lines.append(_with_cost(head, sum(cost for _, cost in hidden)))
+    return lines
 
 
 def _with_cost(line: str, cost: float) -> str:

@@ -4,7 +4,8 @@
 
 It reads one JSON request per line on fd IN and writes one JSON reply per line on fd OUT:
 
-    {"id", "op": "run", "source", "index"}                        run a cell in the notebook namespace
+    {"id", "op": "run", "source", "index", "kind"}                run a cell in the notebook's IPython shell;
+                                                                   the value is the cell's notebook outputs
     {"id", "op": "info", "name"}                                   is `name` defined, callable, from where
     {"id", "op": "call", "name", "args", "kwargs", "echo"}         call a student function on plain inputs
                                                                    (echo: also send the arguments back, to see mutation)
@@ -21,10 +22,14 @@ checks see the same plain data in JupyterLab and in autograde.
 from __future__ import annotations
 
 import builtins
+import io
+import itertools
 import json
 import os
+import shutil
 import signal
 import sys
+from pathlib import Path
 
 from . import objects, wire
 
@@ -92,10 +97,7 @@ def serve(ns: dict, req: dict) -> dict:
     """Answer one request against the namespace `ns`; the reply is plain data."""
     op = req.get("op")
     try:
-        if op == "run":
-            exec(compile(to_python(req["source"]), f"<cell {int(req.get('index', 0)) + 1}>", "exec"), ns)  # noqa: S102
-            value = None
-        elif op == "info":
+        if op == "info":
             value = _info(ns, req["name"])
         elif op == "call":
             fn = ns.get(req["name"])
@@ -119,22 +121,151 @@ def serve(ns: dict, req: dict) -> dict:
         return {"id": req.get("id"), "ok": False, "error": error_text(e)}
 
 
-def to_python(source: str) -> str:
-    """IPython syntax (magics, !shell) as plain Python calls on the stub get_ipython()."""
+# --- running cells: a real IPython shell whose outputs are recorded as notebook outputs -----------
+
+RICH = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg", "image/svg+xml")
+MAX_CELL_OUTPUT = 4 * 2**20  # characters one cell may record; the rest is cut (the reply must fit wire.MAX_BYTES)
+
+
+class Outputs:
+    """One cell's outputs as nbformat dicts, in the order the cell made them."""
+
+    def __init__(self):
+        self.items: list[dict] = []
+        self.size = 0
+
+    def _room(self, n: int) -> bool:
+        if self.size + n > MAX_CELL_OUTPUT:
+            if self.size <= MAX_CELL_OUTPUT:
+                self.items.append({"output_type": "stream", "name": "stdout", "text": "\n... output cut ...\n"})
+                self.size = MAX_CELL_OUTPUT + 1
+            return False
+        self.size += n
+        return True
+
+    def stream(self, name: str, text: str) -> None:
+        if not self._room(len(text)):
+            return
+        last = self.items[-1] if self.items else {}
+        if last.get("output_type") == "stream" and last.get("name") == name:
+            last["text"] += text
+        else:
+            self.items.append({"output_type": "stream", "name": name, "text": text})
+
+    def rich(self, kind: str, data: dict, metadata: dict | None) -> None:
+        data = {k: v for k, v in (data or {}).items() if k in RICH and type(v) is str}
+        if data and self._room(sum(map(len, data.values()))):
+            out = {"output_type": kind, "data": data, "metadata": {}}
+            if kind == "execute_result":
+                out["execution_count"] = None
+            self.items.append(out)
+
+    def error(self, etype, evalue, stb) -> None:
+        try:
+            name, value = str(getattr(etype, "__name__", "Error")), str(evalue)
+            lines = [str(x) for x in stb]
+        except Exception:  # noqa: BLE001 - a student's exception may refuse to print
+            name, value, lines = "Error", "", []
+        if self._room(len(value) + sum(map(len, lines))):
+            self.items.append({"output_type": "error", "ename": name[:200], "evalue": value, "traceback": lines})
+
+
+_current = Outputs()  # the running cell's outputs; the shell's hooks write here
+
+
+class _Stream(io.TextIOBase):
+    """sys.stdout or sys.stderr while a cell runs."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def write(self, text) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        _current.stream(self.name, text)
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+
+def make_shell():
+    """An IPython shell like the kernel's (magics, display, inline figures) that records into `_current`."""
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.displaypub import DisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets import Type
+    from traitlets.config import Config
+
+    class Result(DisplayHook):
+        def write_output_prompt(self):
+            pass
+
+        def write_format_data(self, format_dict, md_dict=None):
+            _current.rich("execute_result", format_dict, md_dict)
+
+        def finish_displayhook(self):
+            pass
+
+    class Publisher(DisplayPublisher):
+        def publish(self, data, metadata=None, *args, **kwargs):
+            _current.rich("display_data", data, metadata)
+
+    class Shell(InteractiveShell):
+        displayhook_class = Type(Result)
+        display_pub_class = Type(Publisher)
+
+        def _showtraceback(self, etype, evalue, stb):
+            _current.error(etype, evalue, stb)
+
+        def enable_gui(self, gui=None):
+            pass  # inline figures need no event loop
+
+    cfg = Config()
+    cfg.HistoryManager.enabled = False  # no sqlite history file in the scratch home
+    cfg.InteractiveShell.colors = "nocolor"
+    shell = Shell.instance(config=cfg)
+    shell.enable_matplotlib("inline")  # figures show at the end of each cell, as in the kernel
+    shell.events.register("post_run_cell", forget_failed_cell)
+    return shell
+
+
+def forget_failed_cell(result) -> None:
+    """Drop the last failed cell's traceback: its frames would hold what it allocated (a MemoryError's
+    whole address-space cap) for every cell after it."""
+    import gc
+
+    error = result.error_in_exec or result.error_before_exec
+    if error is None:
+        return
+    error.__traceback__ = None
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, name):
+            setattr(sys, name, None)
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    for formatter in (shell.InteractiveTB, getattr(shell.InteractiveTB, "VerboseTB", None),
+                      getattr(shell.InteractiveTB, "FormattedTB", None), shell.SyntaxTB):
+        if formatter is not None and hasattr(formatter, "tb"):
+            formatter.tb = None  # IPython's traceback formatters keep the last one
+    gc.collect()
+
+
+def run_cell(shell, req: dict) -> dict:
+    """Run one cell; reply with its outputs, or {"error": "timeout"} when it ran past its time."""
+    global _current
+    _current = Outputs()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Stream("stdout"), _Stream("stderr")
     try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - a student's odd syntax: let compile() report it
-        return source
-
-
-class _NoIPython:
-    """get_ipython() for cells run here: magics and shell commands do nothing."""
-
-    def __getattr__(self, name):
-        return lambda *a, **k: None
-
+        result = shell.run_cell(req["source"], store_history=True)
+    finally:
+        sys.stdout, sys.stderr = saved
+    error = result.error_before_exec or result.error_in_exec
+    if isinstance(error, CallTimeout):  # IPython reports every exception, ours too
+        return {"id": req.get("id"), "ok": False, "error": "timeout", "value": {"outputs": _current.items}}
+    return {"id": req.get("id"), "ok": True, "value": {"outputs": _current.items, "failed": error is not None}}
 
 # --- fairness, not security: one cell's monkeypatches do not leak into the other exercises ---------
 
@@ -194,31 +325,39 @@ def forget_hooks() -> None:
 _MISSING = object()
 
 
-def kill_leftovers() -> None:
-    """Kill every process the last cell left running (forks, shells); as a subreaper, orphans are ours too."""
-    from pathlib import Path
+def kill_leftovers(until_none: bool = False) -> None:
+    """Kill every process the last cell left running (forks, shells); as a subreaper, orphans are ours too.
 
-    me, killed = os.getpid(), 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == me:  # ppid
-                os.kill(int(stat.parent.name), signal.SIGKILL)
-                killed += 1
-        except (OSError, ValueError, IndexError):
-            continue
-    for _ in range(killed):
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            break
+    until_none: go on until no child is left (the zygote between submissions: a dying process's
+    children become ours only once it is gone)."""
+    me = os.getpid()
+    while True:
+        killed = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == me:  # ppid
+                    os.kill(int(stat.parent.name), signal.SIGKILL)
+                    killed += 1
+            except (OSError, ValueError, IndexError):
+                continue
+        for _ in range(killed):
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+        if not until_none or not killed:
+            return
 
 
 def warm_up() -> None:
     """Import what the notebook's setup cells need before the first request (start-up, not per cell)."""
+    import matplotlib.pyplot  # noqa: F401
     import numpy  # noqa: F401
     import torch  # noqa: F401
     import transformers  # noqa: F401
+    from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
+    from matplotlib_inline import backend_inline  # noqa: F401
     from transformers import Trainer, TrainingArguments  # noqa: F401
 
 
@@ -229,19 +368,19 @@ def main(fd_in: int, fd_out: int) -> None:
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: a cell's orphaned forks stay ours to kill
     requests = os.fdopen(fd_in, "rb")
     replies = os.fdopen(fd_out, "wb", buffering=0)
+    warm_up()  # before stderr goes: a start-up failure shows in the checker's error
+    shell = make_shell()
+    ns = shell.user_ns
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 0)
-    os.dup2(devnull, 1)  # student prints go nowhere
+    os.dup2(devnull, 1)  # what a cell writes to the descriptors goes nowhere; sys.stdout is recorded
     os.dup2(devnull, 2)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
-    warm_up()
 
     def on_alarm(*_):
         raise CallTimeout("ran past its time")
 
     signal.signal(signal.SIGALRM, on_alarm)
-    ns: dict = {"__name__": "__main__", "__builtins__": builtins, "display": lambda *a, **k: None,
-                "get_ipython": _NoIPython}
     replies.write(b'{"op": "ready"}\n')
     snap = None
     for line in requests:
@@ -251,7 +390,7 @@ def main(fd_in: int, fd_out: int) -> None:
         signal.signal(signal.SIGALRM, on_alarm)  # a cell may have replaced the handler
         signal.setitimer(signal.ITIMER_REAL, float(req.get("timeout", 60)))
         try:
-            reply = serve(ns, req)
+            reply = run_cell(shell, req) if req.get("op") == "run" else serve(ns, req)
         except CallTimeout:
             reply = {"id": req.get("id"), "ok": False, "error": "timeout"}
         finally:
@@ -271,7 +410,75 @@ def main(fd_in: int, fd_out: int) -> None:
     os._exit(0)  # skip interpreter teardown: student objects' __del__ must not run
 
 
+# --- the zygote: one warm process per grader, forking a fresh executor per submission ------------------
+
+def zygote(control_fd: int, private: bool, landlock: bool) -> None:
+    """Import once, then fork one executor per request on the control socket. Runs inside the sandbox.
+
+    Requests (SOCK_SEQPACKET): b"fork" with the child's two channel descriptors attached, answered
+    b"forked"; b"reset", answered b"reset" once every process a child left is killed and its files
+    are gone. Each child is a copy of this process from before any student code ran, in a home of
+    its own that only it may write (Landlock), so one student's run cannot reach the next one's.
+    """
+    import ctypes
+    import socket
+
+    libc = ctypes.CDLL(None)
+    libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: children (student code, same user) cannot trace or read us
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: whatever a child leaves running becomes ours to kill
+    warm_up()
+    ctl = socket.socket(fileno=control_fd)
+    ctl.send(b"ready")
+    homes = Path.cwd()
+    for n in itertools.count():
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctl, 64, 2)
+        except OSError:
+            msg, fds = b"", []
+        if msg == b"fork" and len(fds) == 2:
+            home = homes / f"job-{n}"
+            home.mkdir()
+            if os.fork() == 0:
+                ctl.close()
+                _child(home, fds[0], fds[1], landlock)
+            for fd in fds:
+                os.close(fd)
+            ctl.send(b"forked")
+        elif msg == b"reset":
+            kill_leftovers(until_none=True)
+            for job in homes.glob("job-*"):
+                shutil.rmtree(job, ignore_errors=True)
+            if private:  # bwrap's own /dev/shm: what a child left there would eat the next one's memory
+                for f in Path("/dev/shm").iterdir():
+                    shutil.rmtree(f, ignore_errors=True) if f.is_dir() else f.unlink(missing_ok=True)
+            ctl.send(b"reset")
+        else:
+            kill_leftovers(until_none=True)
+            os._exit(0)
+
+
+def _child(home: Path, fd_in: int, fd_out: int, landlock: bool) -> None:
+    """In a fresh fork: a home, temp and caches of its own, the only place it may write; then serve."""
+    import tempfile
+
+    from ..sandbox import SCRATCH_VARS, Limits, apply_landlock, readable
+
+    try:
+        os.chdir(home)
+        for k in SCRATCH_VARS:
+            (home / k.lower()).mkdir()
+            os.environ[k] = str(home / k.lower())
+        tempfile.tempdir = None  # the zygote's imports may have fixed it to the zygote's own TMPDIR
+        if landlock:
+            apply_landlock(readable(Limits.from_env()), [home, Path("/dev/shm"), Path("/dev/null")], [])
+        main(fd_in, fd_out)
+    finally:
+        os._exit(0)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--zygote"] and len(sys.argv) == 5:
+        zygote(int(sys.argv[2]), private=sys.argv[3] == "1", landlock=sys.argv[4] == "1")
     if sys.argv[1:2] != ["--fds"] or len(sys.argv) != 4:
         raise SystemExit("toxlab.grading.executor is started by toxlab.grading.checker: --fds IN OUT")
     main(int(sys.argv[2]), int(sys.argv[3]))

@@ -1,0 +1,247 @@
+"""Grading a course's submissions: the unit a worker grades, and the coordinator that fans it out on Dask.
+
+    coordinator (course/instructor.py autograde [--workers N | --scheduler ADDRESS])
+      1. sanitizes each pending submission as nbgrader will, and makes a Job of it: the notebook,
+         the trusted source and the hidden checks as text, so a worker needs no shared filesystem;
+      2. sends the jobs to Dask: a LocalCluster on this machine, or a running cluster by address;
+         each worker runs the notebook once in the sandbox and grades it (toxlab.grading.checker);
+      3. as each result arrives, runs nbgrader's autograde for that student in this process. Its
+         GradeOutsideKernel preprocessor finds the result by the notebook's key instead of grading
+         again, and nbgrader writes the gradebook and autograded/: only this process writes them.
+
+With no workers, step 3 alone runs: GradeOutsideKernel grades each notebook here, one by one. Either
+way a submission is graded by the same function on the same inputs, so the results are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import socket
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import checker, results
+from .checker import Graded, fill  # noqa: F401 - fill: what GradeOutsideKernel writes into the notebook
+from .course import Course
+
+
+@dataclass
+class Job:
+    """Everything a worker needs to grade one notebook."""
+
+    key: str  # identifies the graded content: cells, source, hidden checks, timeout
+    assignment: str
+    student: str
+    notebook: str  # the sanitized submission, nbformat JSON
+    source: str  # the instructor's notebook, nbformat JSON
+    hidden: str  # the hidden checks' text
+    timeout: int  # seconds per cell and per answer
+
+
+def notebook_key(nb, source: str, hidden: str, timeout: int) -> str:
+    """A digest of what grading depends on: each cell's type, text and nbgrader metadata, and the course files."""
+    cells = [[c.cell_type, c.source, c.get("metadata", {}).get("nbgrader", {})] for c in nb.cells]
+    blob = json.dumps([cells, source, hidden, timeout], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def job(course: Course, assignment: str, student: str, nb, timeout: int) -> Job:
+    """A Job for notebook `nb` (already sanitized) of `student`."""
+    source = course.source(assignment).read_text()
+    hidden = course.hidden_checks(assignment).read_text()
+    return Job(notebook_key(nb, source, hidden, timeout), assignment, student, nbformat.writes(nb), source, hidden,
+               timeout)
+
+
+def grade_job(job: Job) -> Graded:
+    """Grade one job (on a worker, or here): run the notebook once in the sandbox, then the checks."""
+    nb = nbformat.reads(job.notebook, as_version=4)
+    source = nbformat.reads(job.source, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="toxlab-job-") as tmp:
+        hidden = Path(tmp) / "hidden_checks.py"
+        hidden.write_text(job.hidden)
+        graded = checker.grade(nb, source, hidden, timeout=job.timeout)
+    graded.where = _worker_name()
+    return graded
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return f"dask {get_worker().name} on {socket.gethostname()}"
+    except (ImportError, ValueError):
+        return "local"
+
+
+# --- results waiting for the coordinator's nbgrader run ----------------------------------------------
+
+_done: dict[str, Graded | BaseException] = {}
+
+
+def take(key: str) -> Graded | None:
+    """The worker's result for this notebook, if a parallel run produced one (an error is raised here)."""
+    found = _done.pop(key, None)
+    if isinstance(found, BaseException):
+        raise found
+    return found
+
+
+# --- the coordinator -----------------------------------------------------------------------------------
+
+@dataclass
+class Summary:
+    """What one autograde run did."""
+
+    graded: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # student -> nbgrader's log
+    repaired: list[str] = field(default_factory=list)
+
+
+def nbgrader_config(course: Course):
+    """The course's nbgrader configuration (course/nbgrader_config.py), as nbgrader itself loads it."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course.dir)).load_config()
+
+
+def create_gradebook(url: str) -> None:
+    """nbgrader's and toxlab's tables, created once, before any grading starts."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url):
+        pass
+    results.create(url)
+
+
+def repair_interrupted(course: Course, assignment: str, url: str) -> list[str]:
+    """Remove autograded/ folders that an interrupted run left half-done; return their students.
+
+    nbgrader writes the sanitized notebook into autograded/STUDENT/ASSIGNMENT/ first and saves the
+    scores last. After a kill in between, a re-run would see the folder and skip that student for
+    good, with no scores. Such a folder is nbgrader's output, rebuilt from submitted/, so removing
+    it loses nothing (manual grades and comments live in the gradebook and stay)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    autograded = checker.grade_ids(nbformat.read(course.source(assignment), as_version=4))
+    repaired = []
+    with Gradebook(url) as gb:
+        for folder in sorted((course.dir / "autograded").glob(f"*/{assignment}")):
+            student = folder.parent.name
+            try:
+                done = all(gb.find_grade(g, assignment, assignment, student).auto_score is not None for g in autograded)
+            except MissingEntry:
+                done = False
+            if not done:
+                shutil.rmtree(folder)
+                repaired.append(student)
+    return repaired
+
+
+def sanitized(config, course: Course, assignment: str, student: str, url: str):
+    """The student's notebook after nbgrader's sanitize step (as configured), computed without writing anything."""
+    from nbgrader.converters import Autograde
+    from traitlets.config import Config
+
+    nb = nbformat.read(course.submitted(student, assignment), as_version=4)
+    resources = {"nbgrader": {"student": student, "assignment": assignment, "notebook": assignment,
+                              "db_url": url, "course_id": config.get("CourseDirectory", Config()).get("course_id", "")},
+                 "metadata": {"path": str(course.submitted(student, assignment).parent)}}
+    for cls in Autograde(config=config).sanitize_preprocessors:
+        nb, resources = cls(config=config)(nb, resources)
+    return nb
+
+
+def record(config, course: Course, assignment: str, student: str, force: bool) -> dict:
+    """nbgrader's autograde for one student, in this process: it writes the gradebook and autograded/."""
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id, coursedir.student_id = assignment, student
+    app = Autograde(coursedir=coursedir, config=config)
+    app.force, app.create_student = force, True
+    app.log.setLevel(logging.WARNING)
+    return capture_log(app)
+
+
+def pending(course: Course, assignment: str, students: list[str], force: bool) -> list[str]:
+    """The named students (default: every submission) whose submission has no complete autograded folder."""
+    have = course.students(assignment)
+    for s in students:
+        if s not in have:
+            raise SystemExit(f"autograde: no submission for student {s!r} at {course.submitted(s, assignment)}")
+    return [s for s in (students or have) if force or not course.autograded(s, assignment).exists()]
+
+
+def connect(workers: int, scheduler: str | None):
+    """(client, cluster): a client of the running scheduler at `scheduler`, else of a new LocalCluster of
+    `workers` single-threaded processes (cluster is None when it is not ours to close)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler), None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def autograde(course: Course, assignment: str, students: list[str] = (), force: bool = False, workers: int = 0,
+              scheduler: str | None = None, progress: bool = True) -> Summary:
+    """Grade the pending submissions of `assignment`: here one by one, or on Dask with `workers` or `scheduler`."""
+    from tqdm.auto import tqdm
+
+    url = course.gradebook_url()
+    config = nbgrader_config(course)
+    config.CourseDirectory.db_url = url
+    config.CoursePreprocessor.course_root = str(course.root)
+    create_gradebook(url)
+    summary = Summary(repaired=repair_interrupted(course, assignment, url))
+    todo = pending(course, assignment, list(students), force)
+    bar = tqdm(total=len(todo), desc=f"autograde {assignment}", unit="submission", disable=not progress or not todo,
+               file=sys.stderr)
+
+    def write(student: str) -> None:
+        res = record(config, course, assignment, student, force)
+        if res["success"]:
+            summary.graded.append(student)
+        else:
+            summary.failed[student] = res.get("log", "") + res.get("error", "")
+        bar.update()
+
+    try:
+        if not (workers or scheduler):
+            for student in todo:
+                write(student)
+            return summary
+        from distributed import as_completed
+
+        from .preprocessors import GradeOutsideKernel
+
+        timeout = GradeOutsideKernel(config=config).timeout
+        jobs = [job(course, assignment, s, sanitized(config, course, assignment, s, url), timeout) for s in todo]
+        client, cluster = connect(workers, scheduler)
+        try:
+            futures = {client.submit(grade_job, j, key=f"grade-{assignment}-{j.student}-{j.key[:16]}"): j for j in jobs}
+            for future in as_completed(futures):
+                j = futures[future]
+                try:
+                    _done[j.key] = future.result()
+                except Exception as e:  # noqa: BLE001 - nbgrader logs it as this student's failure, as a serial run would
+                    _done[j.key] = e
+                write(j.student)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return summary
+    finally:
+        bar.close()
