@@ -1,10 +1,16 @@
-"""Quality on the 440 scored real test rows: a toxlab model against alt-profanity-check.
+"""Quality in one table: toxlab's cpu recipe, the old quick preset and alt-profanity-check.
 
-alt-profanity-check is a linear model trained on the full Jigsaw train set; it is the
-peer to beat. Install it with the `bench` extra: pip install -e ".[bench]".
+Each model is trained (the peer: only its threshold is chosen) and scored twice:
+  test : on all 5,000 shared train rows, scored on the 440 shared test rows;
+  cv   : k-fold cross-validation on the 5,000 train rows (pooled out-of-fold rows).
+The cpu recipe also draws from ../shared/data/jigsaw-extra (training rows only, never scored), as a
+user with the full Kaggle data would. Every model is scored at its own threshold: toxlab's from its
+validation split (saved with the model), the peer's chosen on the rows it is fitted to, never the
+scored rows. Intervals are 95% percentile bootstraps over the scored rows.
 
-Usage: python bench/quality.py --model saved_models/best_model [--out bench/results]
-       (train one first: toxlab train --data ../shared/data/jigsaw-sample --preset quick --out DIR)
+Usage: python bench/quality.py [--folds 5] [--skip-cv] [--models cpu,quick,peer] [--threads 2]
+Install the peer first: pip install -e ".[bench]" (alt-profanity-check). It takes long: each toxlab
+model trains folds + 1 times (about 4 and 7 minutes per run on 2 cores).
 """
 
 from __future__ import annotations
@@ -12,54 +18,155 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from toxlab.data import load_jigsaw
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from toxlab.data import load_jigsaw, load_train_rows
 from toxlab.inference import model_threshold, predict
-from toxlab.metrics import scores
+from toxlab.metrics import bootstrap_interval, choose_threshold, macro_f1
 from toxlab.models import load_classifier, quiet
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
 
 
-def peer_scores(texts: list[str], labels: list[int]) -> dict:
-    """alt-profanity-check's figures at 0.5 and 0.7."""
+@dataclass
+class Scored:
+    """One model's probabilities and decisions on scored rows, with its training time."""
+
+    labels: np.ndarray
+    p: np.ndarray
+    decided: np.ndarray  # 0/1 at the model's own threshold (per fold in cross-validation)
+    threshold: float  # mean over folds in cross-validation
+    train_s: float  # mean over folds in cross-validation
+
+
+def fit_toxlab(preset: str, train_ds, extra, workdir: Path, seed: int = 42):
+    """Train a toxlab preset; return (probability function, saved threshold, seconds)."""
+    import datasets
+
+    from toxlab.training import train
+
+    data = datasets.DatasetDict(train=train_ds, **({"extra": extra} if extra is not None else {}))
+    model, tokenizer = load_classifier("minilm")
+    t = time.perf_counter()
+    res = train(data, model, tokenizer, preset=preset, output_dir=workdir, seed=seed, overwrite=True,
+                disable_tqdm=True, use_cpu=True)
+    seconds = time.perf_counter() - t
+    saved, saved_tok = load_classifier(workdir)  # score the saved folder, as a user would
+    return (lambda texts: np.array([r["p_toxic"] for r in predict(texts, saved, saved_tok)]),
+            model_threshold(saved), seconds)
+
+
+def fit_peer(train_ds, extra, workdir: Path, seed: int = 42):
+    """alt-profanity-check: pretrained; only its threshold is chosen, on the rows it is given."""
     from profanity_check import predict_prob
 
-    p = predict_prob(texts).tolist()
-    return {"at_0.5": scores(labels, p, 0.5), "at_0.7": scores(labels, p, 0.7)}
+    t = time.perf_counter()
+    threshold = choose_threshold(train_ds["label"], predict_prob(list(train_ds["comment_text"])))
+    return (lambda texts: predict_prob(list(texts))), threshold, time.perf_counter() - t
+
+
+MODELS = {  # name: (label in the table, fit function, uses the extra rows)
+    "cpu": ("toxlab cpu recipe", lambda *a, **k: fit_toxlab("cpu", *a, **k), True),
+    "quick": ("toxlab quick (old)", lambda *a, **k: fit_toxlab("quick", *a, **k), False),
+    "peer": ("alt-profanity-check", fit_peer, False),
+}
+
+
+def score_test(name: str, ds, extra, workdir: Path) -> Scored:
+    """Fit on all train rows, score the test rows."""
+    _, fit, uses_extra = MODELS[name]
+    prob, threshold, seconds = fit(ds["train"], extra if uses_extra else None, workdir / f"{name}-test")
+    y, p = np.asarray(ds["test"]["label"]), prob(list(ds["test"]["comment_text"]))
+    return Scored(y, p, (p >= threshold).astype(int), threshold, seconds)
+
+
+def score_cv(name: str, train_ds, extra, workdir: Path, folds: int, max_folds: int | None) -> Scored:
+    """k-fold on the train rows: each fold scored by a model fitted on the others, at that model's threshold."""
+    _, fit, uses_extra = MODELS[name]
+    y = np.asarray(train_ds["label"])
+    splits = list(StratifiedKFold(folds, shuffle=True, random_state=0).split(np.zeros(len(y)), y))[:max_folds]
+    rows, ps, decided, thresholds, seconds = [], [], [], [], []
+    for k, (fit_idx, held_idx) in enumerate(splits):
+        prob, threshold, s = fit(train_ds.select(fit_idx), extra if uses_extra else None, workdir / f"{name}-fold{k}")
+        p = prob(list(train_ds.select(held_idx)["comment_text"]))
+        rows.append(held_idx), ps.append(p), decided.append((p >= threshold).astype(int))
+        thresholds.append(threshold), seconds.append(s)
+        print(f"  {name} fold {k + 1}/{len(splits)}: ROC-AUC {roc_auc_score(y[held_idx], p):.4f}, "
+              f"macro F1 {macro_f1(y[held_idx], decided[-1]):.4f}, {s:.0f} s", flush=True)
+    idx = np.concatenate(rows)
+    return Scored(y[idx], np.concatenate(ps), np.concatenate(decided), float(np.mean(thresholds)), float(np.mean(seconds)))
+
+
+def summarise(s: Scored, n_boot: int) -> dict:
+    """Point figures and bootstrap intervals."""
+    out = {"rows": len(s.labels), "toxic": int(s.labels.sum()), "threshold": s.threshold, "train_s": s.train_s}
+    for key, metric, values in (("roc_auc", roc_auc_score, s.p), ("pr_auc", average_precision_score, s.p),
+                                ("macro_f1", macro_f1, s.decided)):
+        out[key] = float(metric(s.labels, values))
+        out[key + "_ci"] = bootstrap_interval(metric, s.labels, values, n_boot=n_boot)
+    return out
+
+
+def print_table(results: dict) -> None:
+    """One table: a row per (model, evaluation)."""
+    head = f"{'model':<22}{'eval':<11}{'ROC-AUC [95% CI]':>24}{'PR-AUC [95% CI]':>24}{'macro F1 [95% CI]':>24}{'thr':>7}{'train s':>9}"
+    print("\n" + head + "\n" + "-" * len(head))
+    for (name, where), r in results.items():
+        cells = "".join(f"{r[k]:>9.4f} [{r[k + '_ci'][0]:.3f}, {r[k + '_ci'][1]:.3f}]" for k in ("roc_auc", "pr_auc", "macro_f1"))
+        print(f"{MODELS[name][0]:<22}{where:<11}{cells}{r['threshold']:>7.3f}{r['train_s']:>9.0f}")
 
 
 def main() -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="saved toxlab model folder")
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "jigsaw-sample"), help="Kaggle folder")
+    ap.add_argument("--data", default=str(SHARED / "jigsaw-sample"), help="Kaggle folder (train and scored test rows)")
+    ap.add_argument("--extra", default=str(SHARED / "jigsaw-extra" / "train_extra.csv"), help="extra training rows for the cpu recipe")
+    ap.add_argument("--models", default="cpu,quick,peer", help=f"comma-separated, from {list(MODELS)}")
+    ap.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    ap.add_argument("--max-folds", type=int, default=None, help="run only the first N folds (a quicker, rougher CV)")
+    ap.add_argument("--skip-cv", action="store_true", help="only the test rows")
+    ap.add_argument("--skip-test", action="store_true", help="only cross-validation")
+    ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples per interval")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"), help="where quality.json goes")
     a = ap.parse_args()
 
+    import torch
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
     quiet()
-    test = load_jigsaw(a.data)["test"]
-    texts, labels = list(test["comment_text"]), list(test["label"])
-    model, tokenizer = load_classifier(a.model)
-    p = [r["p_toxic"] for r in predict(texts, model, tokenizer)]
-    t = model_threshold(model)
-    result = {"rows": len(texts), "toxlab": {"model": a.model, "at_threshold": scores(labels, p, t),
-                                             "at_0.5": scores(labels, p, 0.5)},
-              "alt-profanity-check": peer_scores(texts, labels)}
-    print(f"\n{'model':<34}{'ROC-AUC':>9}{'macro F1':>10}{'threshold':>11}")
-    rows = [("toxlab @ saved threshold", result["toxlab"]["at_threshold"]),
-            ("toxlab @ 0.5", result["toxlab"]["at_0.5"]),
-            ("alt-profanity-check @ 0.5", result["alt-profanity-check"]["at_0.5"]),
-            ("alt-profanity-check @ 0.7", result["alt-profanity-check"]["at_0.7"])]
-    for name, s in rows:
-        print(f"{name:<34}{s['roc_auc']:>9.4f}{s['f1']:>10.4f}{s['threshold']:>11.3f}")
+    ds = load_jigsaw(a.data, verbose=False)
+    extra = load_train_rows(a.extra)
+    names = [n.strip() for n in a.models.split(",")]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="toxlab-quality-") as tmp:
+        for name in names:
+            if not a.skip_test:
+                print(f"{name}: test", flush=True)
+                results[(name, "test 440")] = summarise(score_test(name, ds, extra, Path(tmp)), a.bootstrap)
+            if not a.skip_cv:
+                print(f"{name}: {a.folds}-fold CV", flush=True)
+                scored = score_cv(name, ds["train"], extra, Path(tmp), a.folds, a.max_folds)
+                folds = f"{a.max_folds or a.folds}/{a.folds}" if a.max_folds else str(a.folds)
+                results[(name, f"cv {folds}")] = summarise(scored, a.bootstrap)
+    print_table(results)
+    print(f"\nmachine: {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; "
+          "train s: wall seconds of one training run (mean over folds for cv)")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "quality.json").write_text(json.dumps(result, indent=2))
-    print(f"\nwrote {out / 'quality.json'}")
-    return result
+    (out / "quality.json").write_text(json.dumps({f"{n} | {w}": r for (n, w), r in results.items()}, indent=2))
+    print(f"wrote {out / 'quality.json'}")
+    return results
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""Throughput on this machine: toxlab's quick path against the original recipe, in one run.
+"""Throughput on this machine: toxlab's cpu path against the original recipe, in one run.
 
-  training : samples/s of `quick` (truncate to 128, dynamic padding, length-grouped batches)
+  training : samples/s of the `cpu` preset (truncate to 128, dynamic padding, length-grouped batches)
              vs the original (pad every comment to 256, random batches)
-  inference: toxlab.inference.predict (length-sorted batches) vs a default
-             transformers pipeline (truncation on, so long comments don't crash it)
+  inference: toxlab.inference.predict (length-sorted batches) vs a transformers pipeline given the
+             same batch size and truncation (so the ratio measures the length sorting alone)
 
 Both sides use the same real rows (../shared/data/jigsaw-sample) and the same MiniLM.
 Prints a table and writes JSON. Usage: python bench/throughput.py [--steps 30] [--out bench/results]
@@ -38,6 +38,8 @@ class BenchArgs:
     data: str = field(default=str(ROOT.parent / "shared" / "data" / "jigsaw-sample"))  # Kaggle folder
     steps: int = 30  # optimizer steps per training measurement (batch 16)
     n_infer: int = 440  # texts for the inference measurement
+    batch_size: int = 64  # inference batch size, for predict and the pipeline alike
+    max_length: int = 256  # inference truncation, for predict and the pipeline alike
     out: str = str(ROOT / "bench" / "results")  # where throughput.json goes
 
 
@@ -48,7 +50,7 @@ def train_rate(ds, tokenizer, preset: str, sampling: str, steps: int) -> float:
     tok = ds.map(make_tokenize_function(tokenizer, recipe.max_length, recipe.pad_to_max_length), batched=True)
     train_ds = prepare_for_training(tok)
     with tempfile.TemporaryDirectory() as tmp:
-        args = training_args("quick", tmp, max_steps=steps, train_sampling_strategy=sampling,
+        args = training_args("cpu", tmp, max_steps=steps, train_sampling_strategy=sampling,
                              eval_strategy="no", save_strategy="no", load_best_model_at_end=False,
                              per_device_train_batch_size=16, disable_tqdm=True, use_cpu=not torch.cuda.is_available())
         trainer = WeightedTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
@@ -57,16 +59,16 @@ def train_rate(ds, tokenizer, preset: str, sampling: str, steps: int) -> float:
     return metrics["train_samples_per_second"]
 
 
-def infer_rates(texts, model, tokenizer) -> tuple[float, float]:
-    """(toxlab predict, default pipeline) texts per second on the same texts."""
-    predict(texts[:8], model, tokenizer)  # warm-up
+def infer_rates(texts, model, tokenizer, batch_size: int = 64, max_length: int = 256) -> tuple[float, float]:
+    """(toxlab predict, pipeline) texts per second on the same texts, batch size and truncation."""
+    predict(texts[:8], model, tokenizer, batch_size=batch_size, max_length=max_length)  # warm-up
     t = time.perf_counter()
-    predict(texts, model, tokenizer)
+    predict(texts, model, tokenizer, batch_size=batch_size, max_length=max_length)
     ours = len(texts) / (time.perf_counter() - t)
     pipe = make_pipeline(model, tokenizer)
-    pipe(texts[:8], truncation=True)
+    pipe(texts[:8], truncation=True, max_length=max_length, batch_size=batch_size)
     t = time.perf_counter()
-    pipe(texts, truncation=True)
+    pipe(texts, truncation=True, max_length=max_length, batch_size=batch_size)
     theirs = len(texts) / (time.perf_counter() - t)
     return ours, theirs
 
@@ -80,23 +82,24 @@ def main(a: BenchArgs) -> dict:
 
     # --- training ---
     original = train_rate(rows, tokenizer, "seed", sampling="random", steps=a.steps)  # pad to 256, random batches
-    quick = train_rate(rows, tokenizer, "quick", sampling="group_by_length", steps=a.steps)
+    cpu = train_rate(rows, tokenizer, "cpu", sampling="group_by_length", steps=a.steps)
 
     # --- inference ---
     texts = list(ds["test"]["comment_text"])[: a.n_infer]
-    ours, pipeline_rate = infer_rates(texts, model, tokenizer)
+    ours, pipeline_rate = infer_rates(texts, model, tokenizer, a.batch_size, a.max_length)
 
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
         "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "training": {"original_samples_per_s": original, "quick_samples_per_s": quick, "ratio": quick / original,
+        "training": {"original_samples_per_s": original, "cpu_samples_per_s": cpu, "ratio": cpu / original,
                      "goal": 3.5, "rows": len(rows)},
         "inference": {"toxlab_texts_per_s": ours, "pipeline_texts_per_s": pipeline_rate,
-                      "ratio": ours / pipeline_rate, "goal": 3.0, "texts": len(texts)},
+                      "ratio": ours / pipeline_rate, "goal": 3.0, "texts": len(texts),
+                      "batch_size": a.batch_size, "max_length": a.max_length},
     }
     print(f"\n{'measure':<12}{'baseline /s':>14}{'toxlab /s':>12}{'ratio':>8}{'goal':>7}")
     t, i = result["training"], result["inference"]
-    print(f"{'training':<12}{t['original_samples_per_s']:>14.1f}{t['quick_samples_per_s']:>12.1f}{t['ratio']:>7.2f}x{'3.5x':>7}")
+    print(f"{'training':<12}{t['original_samples_per_s']:>14.1f}{t['cpu_samples_per_s']:>12.1f}{t['ratio']:>7.2f}x{'3.5x':>7}")
     print(f"{'inference':<12}{i['pipeline_texts_per_s']:>14.1f}{i['toxlab_texts_per_s']:>12.1f}{i['ratio']:>7.2f}x{'3.0x':>7}")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
