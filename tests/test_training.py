@@ -196,7 +196,7 @@ def test_extra_rows_train_but_never_validate(demo_dir, tmp_path, minilm_tokenize
     res = train(data, tiny_bert(seed=1), minilm_tokenizer, preset="cpu", output_dir=tmp_path / "m",
                 max_train_samples=200, max_steps=2, use_cpu=True, disable_tqdm=True)
     meta = json.loads((tmp_path / "m" / "toxlab_training.json").read_text())
-    assert meta["validation_rows"] == round(0.1 * len(data["train"]))  # carved from train alone
+    assert meta["validation_rows"] == round(PRESETS["cpu"].validation_size * len(data["train"]))  # from train alone
     assert meta["train_rows"] == 200 and meta["train_class_counts"][1] == round(200 * PRESETS["cpu"].toxic_share)
     assert 0 < res.threshold < 1
 

@@ -56,7 +56,7 @@ class TrainArgs:
     label: str = opt("which Jigsaw label to learn", "toxic")
     extra: Optional[str] = opt("CSV of more labelled rows in train.csv's layout, for training only (the cpu preset draws a toxic-enriched subset)")
     max_train_samples: Optional[int] = opt("stratified subset of train (default: the preset's)")
-    validation_size: float = opt("share (below 1) or number of train rows held out to pick the best epoch and the threshold", 0.1)
+    validation_size: Optional[float] = opt("share (below 1) or number of train rows held out to pick the best epoch and the threshold (default: the preset's)")
     epochs: Optional[float] = opt("override the preset's number of epochs")
     learning_rate: Optional[float] = opt("override the preset's learning rate")
     batch_size: Optional[int] = opt("override the per-device train batch size")

@@ -151,6 +151,7 @@ class Preset:
     toxic_share: float | None = None  # draw the subset with this share of class 1 (None: train's own share)
     label_smoothing: float = 0.0  # of the weighted cross-entropy
     layer_lr_decay: float | None = None  # learning rate x this per layer below the head (None: one rate)
+    validation_size: float | int = 0.1  # share or rows of train held out for the best checkpoint and the threshold
     note: str = ""  # what the preset is for
 
 
@@ -261,7 +262,7 @@ def train(
     tokenizer,
     preset: str = "quick",
     output_dir: str | os.PathLike = "saved_models/best_model",
-    validation_size: float | int = 0.1,
+    validation_size: float | int | None = None,
     max_train_samples: int | None = None,
     seed: int = 42,
     resume: bool = False,
@@ -286,7 +287,8 @@ def train(
     if "validation" in data:
         train_split, val_split = data["train"], data["validation"]
     else:
-        train_split, val_split = split_validation(data["train"], validation_size, seed)
+        size = recipe.validation_size if validation_size is None else validation_size
+        train_split, val_split = split_validation(data["train"], size, seed)
     if "extra" in data:  # rows for training only (never validation: it must keep the real prevalence)
         train_split = concatenate_datasets([train_split, data["extra"].cast(train_split.features)])
     limit = max_train_samples if max_train_samples is not None else recipe.max_train_samples
