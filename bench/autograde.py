@@ -1,12 +1,15 @@
-"""Wall time of `nbgrader autograde` per submission, for this tree and (optionally) an earlier commit.
+"""Autograding at course scale: seconds per submission, where they go, and serial vs parallel on Dask.
 
-Builds a scratch course from a tree (source/, course/ files, the kernelspec), places N copies of
-the solved notebook, runs one autograde over all of them and prints the time per submission.
-With --baseline REV it does the same for commit REV, in the same run, and prints the ratio:
-compare only figures from one run on one machine. REV runs in an overlay virtual environment that
-puts its tree first and borrows every other package from this one.
+A load of N generated submissions (solved, blank, wrong fixtures repeated, and hostile ones) is
+graded twice in one run, in two scratch courses: once one by one (`autograde`) and once with
+`autograde --workers W` (Dask LocalCluster). It prints the wall time of each, the ratio, the split
+of a submission's time by phase (from toxlab's per-submission records), checks that the two runs
+agree submission by submission and check by check, and that `report` ranks first the checks the
+repeated wrong fixtures were built to trip. --postgres puts the parallel run's gradebook in a
+throwaway PostgreSQL server. --baseline REV also times commit REV's autograde on the solved
+notebook (in an overlay environment that borrows every other package from this one).
 
-    python bench/autograde.py [--n 4] [--baseline f0df472]
+    python bench/autograde.py [--n 60] [--workers 2] [--postgres] [--baseline 7a85832]
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,18 +27,96 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the fixtures and the throwaway PostgreSQL server live with the tests
 LAB = "toxicity_lab"
 
+# the wrong fixtures, in the numbers the load repeats them: the report must rank their checks first
+REPEATED = [("tokenize", "no_truncation", 0.20), ("metrics", "binary_average", 0.12)]
+HOSTILE = ["tamper-python", "forge", "output", "leaky", "escape", "shm-1-writer"]
 
-def solved(release_nb, source_nb):
-    """The release with every solution cell filled from the source (toxlab.grading.solved_notebook, inline
-    so that the baseline tree needs nothing from this one)."""
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source_nb.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    for c in release_nb.cells:
-        if c.metadata.get("nbgrader", {}).get("solution"):
-            c.source = answers[c.metadata["nbgrader"]["grade_id"]]
-    return release_nb
+
+def load(n: int, release, source) -> dict:
+    """{student: notebook}: hostile ones, the repeated wrong fixtures, blanks (10%), the rest solved."""
+    from fixtures.submissions import SOLUTION_CELL, WRONG
+    from graded_course import attacks, fixture
+    from scratch_course import with_cells
+
+    from toxlab.grading import solved_notebook
+
+    solution = solved_notebook(release, source)
+    subs = {}
+    hostile = attacks(solution)
+    for name in HOSTILE[: max(1, n // 10)]:
+        subs[f"hostile-{name}"] = hostile[name][0]
+    for ex, name, share in REPEATED:
+        for i in range(round(n * share)):
+            subs[f"wrong{i:02d}-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: fixture(WRONG, ex, name)})
+    for i in range(round(n * 0.1)):
+        subs[f"blank{i:02d}"] = release
+    i = 0
+    while len(subs) < n:
+        subs[f"solved{i:02d}"] = solution
+        i += 1
+    return subs
+
+
+def course(work: Path, subs: dict, env: dict) -> Path:
+    """A scratch course at `work` with the load placed in submitted/."""
+    from graded_course import place_all
+    from scratch_course import make_course
+
+    make_course(work, env)
+    place_all(work, subs)
+    return work
+
+
+def autograde(work: Path, env: dict, *args: str) -> float:
+    """Seconds for one `instructor.py autograde ARGS` over the whole load."""
+    t = time.perf_counter()
+    res = subprocess.run([sys.executable, str(work / "course" / "instructor.py"), "autograde", *args],
+                         env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if res.returncode != 0:
+        raise SystemExit(f"autograde {' '.join(args)} failed:\n{res.stdout[-2000:]}{res.stderr[-3000:]}")
+    return wall
+
+
+def records(url: str) -> tuple[dict, dict, list]:
+    """(scores, check rows, run rows) from a gradebook."""
+    from test_batch import check_rows, gradebook
+
+    from toxlab.grading import results
+
+    return gradebook(url), check_rows(url), results.load(url, LAB, results.runs)
+
+
+def phases(runs: list[dict]) -> str:
+    """Median seconds of each phase of a submission."""
+    med = {k: statistics.median(r[f"{k}_s"] for r in runs) for k in ("start", "cells", "checks")}
+    return ", ".join(f"{k} {v:.2f} s" for k, v in med.items())
+
+
+def baseline_time(rev: str, tmp: Path, solved_nb, n: int = 2) -> float:
+    """Seconds per solved submission for commit `rev`'s own autograde (its nbgrader CLI and config)."""
+    base = tmp / "baseline-tree"
+    base.mkdir()
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+    python = overlay_venv(base, tmp / "baseline-venv")
+    work = tmp / "baseline-course"
+    shutil.copytree(base / "source", work / "source")
+    shutil.copytree(base / "course", work / "course")
+    tool = [python, str(work / "course" / "instructor.py")]
+    subprocess.run([*tool, "release"], check=True, capture_output=True)
+    for i in range(n):
+        path = work / f"s{i}.ipynb"
+        nbformat.write(solved_nb, path)
+        subprocess.run([*tool, "place", f"student{i:03d}", str(path)], check=True, capture_output=True)
+    t = time.perf_counter()
+    res = subprocess.run([*tool, "autograde"], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"baseline autograde failed:\n{res.stderr[-3000:]}")
+    return (time.perf_counter() - t) / n
 
 
 def overlay_venv(tree: Path, dest: Path) -> str:
@@ -44,13 +126,12 @@ def overlay_venv(tree: Path, dest: Path) -> str:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(dest)], check=True)
     site = Path(subprocess.run([str(dest / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                check=True, capture_output=True, text=True).stdout.strip())
-    # toxlab through a folder of its own: the tree's root holds course/, which the sandbox never lets code read
-    shim = dest / "baseline-src"
+    shim = dest / "baseline-src"  # toxlab through a folder of its own: the sandbox never lets code read course/
     shim.mkdir()
     (shim / "toxlab").symlink_to(tree / "toxlab")
     (site / "00-baseline.pth").write_text(f"{shim}\n")  # before this env's editable toxlab finder
     (site / "01-deps.pth").write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
-    for script in ("nbgrader", "alembic", "jupyter"):  # instructor.py and nbgrader call these by path or name
+    for script in ("nbgrader", "alembic", "jupyter"):  # the old instructor.py calls these by path or name
         src = Path(sys.executable).parent / script
         if src.exists():
             lines = src.read_text().splitlines()
@@ -59,47 +140,79 @@ def overlay_venv(tree: Path, dest: Path) -> str:
     return str(dest / "bin" / "python")
 
 
-def grade_time(tree: Path, n: int, work: Path, python: str = sys.executable) -> float:
-    """Seconds for one autograde of n solved submissions in a scratch course built from `tree`."""
-    shutil.copytree(tree / "source", work / "source")
-    shutil.copytree(tree / "course", work / "course",
-                    ignore=shutil.ignore_patterns("gradebook.db", "submitted", "autograded", "feedback", "__pycache__"))
-    env = dict(os.environ)
-    tool = [python, str(work / "course" / "instructor.py")]
-    subprocess.run([*tool, "release"], check=True, capture_output=True, env=env)
-    release = nbformat.read(work / "release" / LAB / f"{LAB}.ipynb", as_version=4)
-    nb = solved(release, nbformat.read(work / "source" / LAB / f"{LAB}.ipynb", as_version=4))
-    for i in range(n):
-        path = work / f"s{i}.ipynb"
-        nbformat.write(nb, path)
-        subprocess.run([*tool, "place", f"student{i:03d}", str(path)], check=True, capture_output=True, env=env)
-    t = time.perf_counter()
-    res = subprocess.run([*tool, "autograde"], capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t
-    if res.returncode != 0:
-        raise SystemExit(f"autograde failed in {tree}:\n{res.stderr[-3000:]}")
-    return wall
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=4, help="number of submissions per tree")
-    ap.add_argument("--baseline", help="a commit to time in the same run (e.g. the one before a grading change)")
+    ap.add_argument("--n", type=int, default=60, help="submissions in the load")
+    ap.add_argument("--workers", type=int, default=2, help="Dask workers for the parallel run")
+    ap.add_argument("--postgres", action="store_true", help="the parallel run's gradebook in a throwaway PostgreSQL")
+    ap.add_argument("--baseline", help="also time this commit's autograde per solved submission (e.g. 7a85832)")
     a = ap.parse_args()
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="toxlab-bench-") as tmp:
+    import contextlib
+
+    import postgres
+    from expected_scores import base_namespace, namespace
+    from fixtures.submissions import SOLUTION_CELL, WRONG
+    from graded_course import fixture
+    from scratch_course import make_course
+
+    from toxlab.grading import (
+        VISIBLE_CHECKS,
+        LocalStudent,
+        run_check_files,
+        solved_notebook,
+    )
+    from toxlab.grading.course import Course
+
+    env = {**os.environ, "TOXLAB_CELL_TIMEOUT": "30"}
+    with tempfile.TemporaryDirectory(prefix="toxlab-bench-") as tmp, \
+            (postgres.server() if a.postgres else contextlib.nullcontext()) as pg:
+        tmp = Path(tmp)
+        release, source = make_course(tmp / "probe", env)
+        subs = load(a.n, release, source)
+        print(f"load: {len(subs)} submissions ({sum(k.startswith('solved') for k in subs)} solved, "
+              f"{sum(k.startswith('blank') for k in subs)} blank, {sum(k.startswith('wrong') for k in subs)} wrong, "
+              f"{sum(k.startswith('hostile') for k in subs)} hostile)", flush=True)
+        serial = course(tmp / "serial", subs, env)
+        t_serial = autograde(serial, env)
+        print(f"serial:     {t_serial:7.1f} s = {t_serial / len(subs):5.2f} s per submission", flush=True)
+        par_env = {**env, **({"TOXLAB_GRADEBOOK": pg} if pg else {})}
+        parallel = course(tmp / "parallel", subs, par_env)
+        t_par = autograde(parallel, par_env, "--workers", str(a.workers))
+        print(f"{a.workers} workers:  {t_par:7.1f} s = {t_par / len(subs):5.2f} s per submission"
+              + (" (gradebook in PostgreSQL)" if pg else ""), flush=True)
+        print(f"serial / parallel: {t_serial / t_par:.2f}x on {os.cpu_count()} cores")
+
+        s_scores, s_checks, s_runs = records(Course(serial).sqlite_url())
+        p_url = pg or Course(parallel).sqlite_url()
+        p_scores, p_checks, p_runs = records(p_url)
+        same = s_scores == p_scores and s_checks == p_checks and set(s_scores) == set(subs)
+        print(f"per-check results identical: {same} ({sum(map(len, s_checks.values()))} check results)")
+        print(f"a submission's phases (median): serial {phases(s_runs)}; parallel {phases(p_runs)}")
+
+        out = tmp / "report"
+        rep = subprocess.run([sys.executable, str(parallel / "course" / "instructor.py"), "report", "--out", str(out)],
+                             env=par_env, capture_output=True, text=True)
+        print(rep.stdout)
+        import pandas as pd
+
+        checks = pd.read_csv(out / f"{LAB}-checks.csv")
+        visible = checks[~checks["hidden"]]
+        ns_base = base_namespace()
+        tripped = []
+        for ex, name, _ in REPEATED:
+            outcomes = run_check_files(ex, LocalStudent(namespace(ns_base, {SOLUTION_CELL[ex]: fixture(WRONG, ex, name)})),
+                                       [VISIBLE_CHECKS])
+            tripped.append({(ex, o.name) for o in outcomes if not o.passed})
+        top = [(r.exercise, r.check) for r in visible.head(len(tripped[0])).itertuples()]
+        ranked = set(top) == tripped[0]
+        print(f"report ranks the most repeated fixture's checks first: {ranked} (top: {top})")
         if a.baseline:
-            base = Path(tmp) / "baseline-tree"
-            base.mkdir()
-            archive = subprocess.run(["git", "archive", a.baseline], cwd=ROOT, check=True, capture_output=True).stdout
-            subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
-            python = overlay_venv(base, Path(tmp) / "baseline-venv")
-            rows.append((f"baseline {a.baseline}", grade_time(base, a.n, Path(tmp) / "b", python)))
-        rows.append(("this tree", grade_time(ROOT, a.n, Path(tmp) / "t")))
-    for name, wall in rows:
-        print(f"{name:<22} {a.n} submissions in {wall:6.1f} s = {wall / a.n:5.1f} s per submission")
-    if len(rows) == 2:
-        print(f"this tree / baseline: {rows[1][1] / rows[0][1]:.2f}x the time")
+            per = baseline_time(a.baseline, tmp, solved_notebook(release, source))
+            print(f"baseline {a.baseline}: {per:.1f} s per solved submission (2 graded serially); "
+                  f"this tree serially: {statistics.median(r['start_s'] + r['cells_s'] + r['checks_s'] for r in s_runs):.1f} s "
+                  "in the grading phases (median)")
+        if not (same and ranked):
+            raise SystemExit("bench/autograde.py: the runs disagree or the report's ranking is off")
 
 
 if __name__ == "__main__":

@@ -56,3 +56,6 @@ def demo_dir(tmp_path_factory) -> Path:
     from toxlab.data import make_demo_data
 
     return make_demo_data(tmp_path_factory.mktemp("demo"), n_train=400, n_test=120, seed=3)
+
+
+from graded_course import graded_course  # noqa: E402,F401 - the shared graded scratch course (session-wide)

@@ -7,10 +7,11 @@ The round trip and the hostile set compare real `nbgrader autograde` scores with
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import nbformat
 
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]
 from fixtures.submissions import POINTS, SOLUTION_CELL
 
 SOURCE = ROOT / "source" / "toxicity_lab" / "toxicity_lab.ipynb"
@@ -27,14 +28,13 @@ def solution_sources() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def base_namespace() -> dict:
     """What the notebook's setup cells define, in grade mode's shape (tiny model, demo data)."""
+    import tempfile
+
     import numpy as np
     import torch
-    from transformers import AutoTokenizer, Trainer, TrainingArguments
-
     from toxlab.data import load_jigsaw, make_demo_data
     from toxlab.models import minilm_path, tiny_bert
-
-    import tempfile
+    from transformers import AutoTokenizer, Trainer, TrainingArguments
 
     data = make_demo_data(tempfile.mkdtemp(prefix="toxlab-expected-"), n_train=120, n_test=40, seed=0)
     return {"np": np, "torch": torch, "Trainer": Trainer, "TrainingArguments": TrainingArguments,

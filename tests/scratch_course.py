@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]
 
 sys.path.insert(0, str(ROOT / "course"))
 from instructor import copy_course  # noqa: E402 - course/ is a folder of scripts, not a package

@@ -1,68 +1,31 @@
 """The course round trip through real nbgrader: release, autograde, feedback, export.
 
-One autograde run grades every submission built here: the reference solution, the untouched
-release, a handful of wrong and alternative-correct fixtures (tests/test_exercises.py runs all
-of them in process), and two malformed ones (a duplicated grade cell, edited cell metadata).
-Each must get exactly the score it deserves, shares of partial credit included, and the run
-must finish for all.
+The graded course (tests/graded_course.py, shared with the integrity and batch tests) holds the
+reference solution, the untouched release, a handful of wrong and alternative-correct fixtures
+(tests/test_exercises.py runs all of them in process), and two malformed ones (a duplicated
+grade cell, edited cell metadata), all graded in one parallel run. Each must get exactly the
+score it deserves, shares of partial credit included, and the run must finish for all.
 """
 
-import copy
-
 import pytest
-
 from conftest import ROOT
 from expected_scores import score_of
-from fixtures.submissions import CORRECT, POINTS, SOLUTION_CELL, WRONG
-from scratch_course import LAB, autograded, instructor, make_course, scores, submit, with_cells
-from toxlab.grading import solved_notebook
+from fixtures.submissions import POINTS, WRONG
+from graded_course import (
+    CORRECT_THROUGH_AUTOGRADE,
+    THROUGH_AUTOGRADE,
+    fixture,
+    full_marks,
+)
+from scratch_course import LAB, autograded, instructor, scores
 
 pytestmark = pytest.mark.course
 
-# a handful through real autograde: full loss, partial credit (visible and hidden shares), a hidden-only catch
-THROUGH_AUTOGRADE = [("label_counts", "swapped_order"), ("tokenize", "no_truncation"),
-                     ("weighted_loss", "uses_self_model"), ("predict_proba", "no_eval_mode"),
-                     ("identity_gap", "tied_scores_collapse")]
-CORRECT_THROUGH_AUTOGRADE = [("metrics", "unpack_tuple"), ("training_args", "dict_union_eval_f1"),
-                             ("weighted_loss", "manual_weighted_mean_args_device")]
-
-
-def fixture(table: dict, exercise: str, name: str) -> str:
-    return next(src for n, src, *_ in table[exercise] if n == name)
-
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """A copy of the course (source, config, hidden checks) with a fresh gradebook; graded once."""
-    root = tmp_path_factory.mktemp("course-copy")
-    release, source = make_course(root)
-    solution = solved_notebook(release, source)
-    subs = {"solution": solution, "blank": release}
-    for ex, name in THROUGH_AUTOGRADE:
-        subs[f"wrong-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: fixture(WRONG, ex, name)})
-    for ex, name in CORRECT_THROUGH_AUTOGRADE:
-        subs[f"correct-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: fixture(CORRECT, ex, name)})
-    dup = copy.deepcopy(solution)
-    i = next(i for i, c in enumerate(dup.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "check_tokenize")
-    dup.cells.insert(i + 1, copy.deepcopy(dup.cells[i]))
-    dup.cells[i + 1]["id"] = dup.cells[i]["id"] + "-copy"  # a copied cell gets a new cell id, as in JupyterLab
-    subs["dup-grade-cell"] = dup
-    meta = copy.deepcopy(solution)
-    for c in meta.cells:
-        nbg = c.metadata.get("nbgrader", {})
-        if nbg.get("grade_id") == "check_tokenize":
-            nbg["points"] = 50
-        if nbg.get("grade_id") == "check_metrics":
-            c.source = "print('all tests passed')"  # a rewritten grade cell: nbgrader restores it
-    subs["edited-metadata"] = meta
-    submit(root, subs)
-    graded = instructor(root, "autograde")
-    (root / "autograde.log").write_text(graded.stdout + graded.stderr)
-    return root, subs, graded
-
-
-def full_marks() -> dict[str, float]:
-    return {f"check_{ex}": float(p) for ex, p in POINTS.items()}
+def course(graded_course):
+    """(root, the round trip's submissions, the autograde run)."""
+    return graded_course.root, graded_course.subs, graded_course.result
 
 
 def test_release_matches_committed_release(course):

@@ -212,3 +212,46 @@ def test_only_the_channel_descriptors_reach_the_executor(tmp_path):
                            close_fds=False, capture_output=True, text=True)
     assert leaky.stdout.strip() == pipe, "without close_fds the descriptor would be inherited"
     os.close(r), os.close(w)
+
+
+ZYGOTE_PROBE = """
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+zygote = os.getppid()
+def tried(what, fn):
+    try:
+        fn(); print(what, "ALLOWED")
+    except OSError as e:
+        print(what, "denied", type(e).__name__)
+tried("mem", lambda: open(f"/proc/{zygote}/mem", "rb").close())
+def ptrace():
+    if libc.ptrace(16, zygote, None, None) != 0:  # PTRACE_ATTACH
+        raise OSError(ctypes.get_errno(), "ptrace")
+    libc.ptrace(17, zygote, None, None)
+tried("ptrace", ptrace)
+os.kill(zygote, signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("bwrap", ["1", "0"])
+def test_an_executor_cannot_read_trace_or_kill_the_zygote_it_was_forked_from(bwrap, monkeypatch):
+    """The zygote forks every submission of a grader; one submission must not reach it (and so the next)."""
+    from toxlab.grading import checker
+
+    monkeypatch.setenv("TOXLAB_SANDBOX_BWRAP", bwrap)
+    z = checker.Zygote()
+    monkeypatch.setitem(checker._zygotes, True, z)
+    ex = checker.Executor()
+    try:
+        ex.start()
+        out = ex.request({"op": "run", "source": ZYGOTE_PROBE, "index": 0, "kind": "student"}, 30)
+        text = "".join(o.get("text", "") for o in out["value"]["outputs"])
+        time.sleep(0.5)
+        alive = z.proc.poll() is None
+    finally:
+        ex.close()
+        z.close()
+    if bwrap == "1":  # the zygote is the namespace's init and not dumpable
+        assert "mem denied" in text and "ptrace denied" in text and alive, (text, alive)
+    else:  # without namespaces, as root: what the protections stop (this is what the test detects)
+        assert not alive or "ALLOWED" in text, (text, alive)

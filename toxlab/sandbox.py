@@ -258,7 +258,9 @@ def ensure_bwrap() -> None:
 def bwrap_command(command: list[str], workdir: Path, readable: list[Path], writable: list[Path], env: dict[str, str],
                   network: bool) -> list[str]:
     """The bwrap command line that runs `command` with only these folders, in fresh namespaces."""
-    cmd = ["bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+    # --as-pid-1: the command is the namespace's init, which nothing inside can signal; the grading
+    # zygote relies on that, since student code runs in its children (toxlab.grading.executor)
+    cmd = ["bwrap", "--unshare-pid", "--as-pid-1", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
            "--die-with-parent", "--new-session", "--hostname", "sandbox"]
     if not network:
         cmd.append("--unshare-net")
@@ -313,8 +315,7 @@ def _outer(limits: Limits, command: list[str], workdir: Path, extra_readable: li
             raise SystemExit(3)
         env = sandbox_env(dict(os.environ), SCRATCH)
         cmd = bwrap_command(inner, workdir, binds, [workdir, *extra_writable], env, network)
-        # bwrap's own process stays as PID 1 inside, with /proc/1/environ readable there: give it nothing
-        os.execvpe("bwrap", cmd, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        os.execvpe("bwrap", cmd, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})  # bwrap needs nothing else
     print("toxlab.sandbox: WARNING: running WITHOUT bubblewrap (TOXLAB_SANDBOX_BWRAP=0): no PID, network or "
           "mount namespaces; only Landlock and resource limits", file=sys.stderr, flush=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"toxlab-sandbox-{os.getpid()}-"))

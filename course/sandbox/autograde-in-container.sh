@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Autograde inside a container (Docker or Podman): no network, capped memory, processes and CPUs,
 # a read-only image, source/ and release/ mounted read-only. Only course/ is writable (nbgrader
-# writes the gradebook and autograded/ there); student kernels inside still run under
+# writes the gradebook and autograded/ there); student code inside still runs under
 # toxlab.sandbox, so they cannot write course/ either.
 #
 #   course/sandbox/autograde-in-container.sh [--dry-run] [STUDENT ...]

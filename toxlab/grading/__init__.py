@@ -15,7 +15,9 @@ The grade cell prints a short pass/fail summary with hints on stdout, writes not
 live outside the package; in JupyterLab they run only where $TOXLAB_HIDDEN_CHECKS names them.
 
 Modules: wire (plain data), objects (inputs both sides build), executor (untrusted side),
-checker (trusted side).
+checker (trusted side), preprocessors (nbgrader's pipeline), course (paths and the gradebook
+URL), batch (many submissions, on Dask), results (each check's result, stored), report (what
+the class got wrong).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,7 +171,9 @@ def record(config, course: Course, assignment: str, student: str, force: bool) -
     app = Autograde(coursedir=coursedir, config=config)
     app.force, app.create_student = force, True
     app.log.setLevel(logging.WARNING)
-    return capture_log(app)
+    with warnings.catch_warnings():  # nbgrader 0.9.6's SQLAlchemy use warns on every submission
+        warnings.simplefilter("ignore", category=Warning)
+        return capture_log(app)
 
 
 def pending(course: Course, assignment: str, students: list[str], force: bool) -> list[str]:
@@ -239,6 +242,10 @@ def autograde(course: Course, assignment: str, students: list[str] = (), force: 
                     _done[j.key] = e
                 write(j.student)
         finally:
+            try:
+                client.run(checker.close_zygotes)  # each worker's sandbox and its files, now rather than at exit
+            except Exception:  # noqa: BLE001 - a worker that is gone has nothing left to close
+                pass
             client.close()
             if cluster is not None:
                 cluster.close()

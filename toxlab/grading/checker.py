@@ -201,6 +201,12 @@ def zygote(sandbox: bool = True) -> Zygote:
     return _zygotes[sandbox]
 
 
+def close_zygotes() -> None:
+    """Stop this process's zygotes (a Dask worker's, when its run ends: its sandbox and files go too)."""
+    for z in _zygotes.values():
+        z.close()
+
+
 def executor_env() -> dict[str, str]:
     """The environment executors start with (the sandbox then keeps only what it allows)."""
     # one thread: grade mode's models are tiny, and graders run side by side (OpenMP threads that

@@ -269,7 +269,7 @@ def run_cell(shell, req: dict) -> dict:
 
 # --- fairness, not security: one cell's monkeypatches do not leak into the other exercises ---------
 
-RESTORED = ("builtins", "json", "math", "numpy", "torch", "sklearn", "transformers", "datasets", "toxlab")
+RESTORED = ("builtins", "json", "math", "numpy", "torch", "sklearn", "transformers", "datasets", "toxlab", "IPython")
 
 
 def snapshot() -> dict:
@@ -311,6 +311,27 @@ def restore(snap: dict) -> None:
                 except (AttributeError, TypeError):
                     pass
     forget_hooks()
+
+
+def shell_snapshot(shell) -> dict:
+    """The shell's per-cell hooks (input and AST transformers, event callbacks) and its instance attributes."""
+    manager = shell.input_transformer_manager
+    lists = [shell.input_transformers_post, shell.ast_transformers, manager.cleanup_transforms,
+             manager.line_transforms, manager.token_transformers, *shell.events.callbacks.values()]
+    return {"lists": [(lst, list(lst)) for lst in lists], "events": dict(shell.events.callbacks),
+            "shell": (shell, dict(shell.__dict__))}
+
+
+def shell_restore(saved: dict) -> None:
+    """Undo what a cell did to the shell's hooks, so that it cannot turn the next cells into something else."""
+    for lst, items in saved["lists"]:
+        lst[:] = items
+    shell, attrs = saved["shell"]
+    shell.events.callbacks.clear()
+    shell.events.callbacks.update(saved["events"])
+    for name in set(shell.__dict__) - set(attrs):
+        del shell.__dict__[name]
+    shell.__dict__.update(attrs)
 
 
 def forget_hooks() -> None:
@@ -387,6 +408,7 @@ def main(fd_in: int, fd_out: int) -> None:
         req = json.loads(line)
         if snap is None and req.get("kind") == "student":
             snap = snapshot()  # after the instructor's setup cells, before the first student cell
+            shell_snap = shell_snapshot(shell)
         signal.signal(signal.SIGALRM, on_alarm)  # a cell may have replaced the handler
         signal.setitimer(signal.ITIMER_REAL, float(req.get("timeout", 60)))
         try:
@@ -398,6 +420,7 @@ def main(fd_in: int, fd_out: int) -> None:
         kill_leftovers()
         if snap is not None and req.get("op") == "run":
             restore(snap)
+            shell_restore(shell_snap)
         else:  # trace and profile hooks a call set would slow every later answer
             forget_hooks()
         try:

@@ -1,0 +1,200 @@
+"""Grading at course scale (toxlab.grading.batch): parallel equals serial, a PostgreSQL gradebook that
+survives a kill and a second writer, and the report of what the class got wrong.
+
+The parallel run is the shared graded course (tests/graded_course.py, --workers 2); a few of its
+submissions are graded again here one by one and must match it check by check.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import postgres
+import pytest
+from expected_scores import score_of
+from graded_course import GRADING_ENV, full_marks, wrong
+from scratch_course import LAB, autograded, instructor, make_course
+
+from toxlab.grading import results, solved_notebook
+from toxlab.grading.course import Course, database_url
+
+pytestmark = pytest.mark.course
+
+AGAIN_SERIALLY = ["solution", "blank", "wrong-tokenize-no_truncation", "correct-metrics-unpack_tuple",
+                  "edited-metadata", "tamper-python", "output"]
+
+
+def gradebook(url: str) -> dict[str, dict[str, float | None]]:
+    """{student: {grade cell: auto score}} of the assignment, from any gradebook URL."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(database_url(url)) as gb:
+        return {s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
+                for s in gb.assignment_submissions(LAB)}
+
+
+def check_rows(url: str) -> dict[str, list[tuple]]:
+    """{student: sorted (exercise, check, hidden, passed, points_lost, hint)} from toxlab's check records."""
+    out: dict[str, list[tuple]] = {}
+    for r in results.load(database_url(url), LAB):
+        out.setdefault(r["student"], []).append((r["exercise"], r["check"], r["hidden"], r["passed"],
+                                                 round(r["points_lost"], 6), r["hint"]))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_parallel_results_equal_a_serial_run_check_by_check(graded_course, tmp_path):
+    env = graded_course.env
+    make_course(tmp_path, env)
+    for student in AGAIN_SERIALLY:
+        src = graded_course.root / "course" / "submitted" / student
+        shutil.copytree(src, tmp_path / "course" / "submitted" / student)
+    res = instructor(tmp_path, "autograde", env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    serial, parallel = Course(tmp_path).sqlite_url(), Course(graded_course.root).sqlite_url()
+    want_scores, want_checks = gradebook(parallel), check_rows(parallel)
+    got_scores, got_checks = gradebook(serial), check_rows(serial)
+    for student in AGAIN_SERIALLY:
+        assert got_scores[student] == want_scores[student], student
+        assert got_checks[student] == want_checks[student], student
+        assert len(got_checks[student]) > 20, f"{student}: only {len(got_checks[student])} check records"
+    # and the graded notebooks show the same verdicts
+    for student in AGAIN_SERIALLY:
+        def verdicts(root):
+            nb = nbformat.read(Course(root).autograded(student, LAB), as_version=4)
+            return [o.get("text", "") for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+                    for o in c.get("outputs", [])]
+        assert verdicts(tmp_path) == verdicts(graded_course.root), student
+
+
+def _graded_students(url: str) -> set[str]:
+    try:
+        return {s for s, g in gradebook(url).items() if g and all(v is not None for v in autograded(g).values())}
+    except Exception:  # noqa: BLE001 - the schema may not exist yet
+        return set()
+
+
+def _dask_workers(pid: int) -> list[int]:
+    """The Dask worker processes of the coordinator `pid` (LocalCluster's nannies spawn them from it)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid and b"spawn_main" in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def test_postgres_gradebook_survives_a_second_writer_a_kill_and_a_dead_worker(tmp_path):
+    """A real PostgreSQL server: SIGKILL mid-run, a formgrader-like write during it, a worker killed, a rerun."""
+    if postgres.binaries() is None:
+        pytest.fail("PostgreSQL is not installed: apt-get install postgresql (.ci/run installs it)")
+    env = {**os.environ, **GRADING_ENV}
+    with postgres.server() as url:
+        env_db = {**env, "TOXLAB_GRADEBOOK": url}
+        release, source = make_course(tmp_path, env_db)
+        assert not (tmp_path / "course" / "gradebook.db").exists(), "release wrote SQLite, not the server"
+        solution = solved_notebook(release, source)
+        subs = {f"s{i}": solution for i in range(4)} | {"blank": release}
+        subs["wrong"] = nbformat.reads(nbformat.writes(solution), as_version=4)
+        next(c for c in subs["wrong"].cells if c.metadata.get("nbgrader", {}).get("grade_id") == "tokenize").source = \
+            wrong("tokenize", "no_truncation")
+        for student, nb in subs.items():
+            path = tmp_path / f"{student}.ipynb"
+            nbformat.write(nb, path)
+            assert instructor(tmp_path, "place", student, str(path), env=env_db).returncode == 0
+        cmd = [sys.executable, str(tmp_path / "course" / "instructor.py"), "autograde", "--workers", "2",
+               "--db-url", url]
+        run = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+        deadline = time.time() + 600
+        while len(_graded_students(url)) < 2 and time.time() < deadline and run.poll() is None:
+            time.sleep(0.3)
+        first = sorted(_graded_students(url))[0]
+        from nbgrader.api import Gradebook
+
+        with Gradebook(database_url(url)) as gb:  # a second instructor grades by hand during the run
+            gb.find_grade("written_answer", LAB, LAB, first).manual_score = 2.5
+            gb.find_comment("written_answer", LAB, LAB, first).manual_comment = "good answer"
+            gb.db.commit()
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+        done = _graded_students(url)
+        assert 2 <= len(done) < len(subs), f"the kill did not land mid-run: {done}"
+
+        rerun = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 start_new_session=True)
+        killed = None
+        while killed is None and time.time() < deadline and rerun.poll() is None:
+            workers = _dask_workers(rerun.pid)
+            if len(workers) == 2:
+                time.sleep(3)  # both workers started, each with a submission in hand
+                os.kill(workers[0], signal.SIGKILL)
+                killed = workers[0]
+            time.sleep(0.2)
+        out, _ = rerun.communicate(timeout=600)
+        assert rerun.returncode == 0, out[-3000:]
+        assert killed is not None, f"no Dask worker was seen to kill; {sorted(done)} were graded before:\n{out[-2000:]}"
+
+        got = gradebook(url)
+        assert set(got) == set(subs)
+        for s in (f"s{i}" for i in range(4)):
+            assert autograded(got[s]) == full_marks(), s
+        assert autograded(got["blank"]) == {k: 0.0 for k in full_marks()}
+        assert autograded(got["wrong"]) == pytest.approx({**full_marks(),
+                                                          "check_tokenize": score_of("tokenize", wrong("tokenize", "no_truncation"))})
+        with Gradebook(database_url(url)) as gb:
+            assert gb.find_grade("written_answer", LAB, LAB, first).manual_score == 2.5
+            assert gb.find_comment("written_answer", LAB, LAB, first).manual_comment == "good answer"
+        from sqlalchemy import create_engine, text
+
+        with create_engine(database_url(url)).connect() as conn:
+            dup = conn.execute(text("select count(*) from (select assignment_id, student_id, count(*) c "
+                                    "from submitted_assignment group by 1, 2 having count(*) > 1) d")).scalar()
+            grades = conn.execute(text("select count(*) from grade")).scalar()
+        assert dup == 0, "a submission was recorded twice"
+        assert grades == len(subs) * len(got["blank"]), "grades counted twice or missing"
+        assert len(check_rows(url)["s0"]) > 20
+
+
+def test_report_counts_every_failed_check_and_writes_csvs_a_chart_and_canvas_grades(graded_course, tmp_path):
+    root = graded_course.root
+    res = instructor(root, "report", "--out", str(tmp_path), env=graded_course.env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    checks = pd.read_csv(tmp_path / f"{LAB}-checks.csv")
+    exercises = pd.read_csv(tmp_path / f"{LAB}-exercises.csv")
+    canvas = pd.read_csv(tmp_path / f"{LAB}-canvas.csv")
+    assert (tmp_path / f"{LAB}-report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(checks["failed"]) == sorted(checks["failed"], reverse=True), "not ranked by failures"
+    # every visible FAIL line in the graded notebooks is counted, per check
+    seen: dict[tuple[str, str], int] = {}
+    for nb_path in (root / "course" / "autograded").glob(f"*/{LAB}/{LAB}.ipynb"):
+        nb = nbformat.read(nb_path, as_version=4)
+        for c in nb.cells:
+            text = "".join(o.get("text", "") for o in c.get("outputs", []) if c.metadata.get("nbgrader", {}).get("grade"))
+            exercise = text.split(":")[0]
+            for name in re.findall(r"^  FAIL  (?!hidden checks)(.+?)(?:  \(-[\d.]+ points\))?$", text, re.M):
+                seen[(exercise, name)] = seen.get((exercise, name), 0) + 1
+    visible = checks[~checks["hidden"]]
+    counted = {(r.exercise, r.check): r.failed for r in visible.itertuples() if r.failed}
+    assert counted == seen
+    # the repeated wrong fixture's checks are failed by its copies, the single one, and more
+    top = visible[visible["exercise"] == "tokenize"]["failed"].max()
+    assert top >= 4, visible[visible["exercise"] == "tokenize"]
+    hidden = checks[checks["hidden"]]
+    assert len(hidden) and hidden["failed"].sum() > 0 and (hidden["hint"].fillna("") != "(details hidden)").all()
+    assert set(exercises["cell"]) >= {f"check_{e}" for e in ("tokenize", "metrics")}
+    assert list(canvas.columns[:5]) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert canvas.iloc[0]["Student"].strip() == "Points Possible" and LAB in canvas.columns
+    assert set(canvas["SIS User ID"].dropna()) >= {"solution", "blank"}
+    assert canvas.set_index("SIS User ID").loc["blank", LAB] == 0
