@@ -117,13 +117,27 @@ def summarise(s: Scored, n_boot: int) -> dict:
     return out
 
 
+HEAD = f"{'model':<22}{'eval':<11}{'ROC-AUC [95% CI]':>24}{'PR-AUC [95% CI]':>24}{'macro F1 [95% CI]':>24}{'thr':>7}{'train s':>9}"
+
+
+def table_row(name: str, where: str, r: dict) -> str:
+    """One line of the table."""
+    cells = "".join(f"{r[k]:>9.4f} [{r[k + '_ci'][0]:.3f}, {r[k + '_ci'][1]:.3f}]" for k in ("roc_auc", "pr_auc", "macro_f1"))
+    return f"{MODELS[name][0]:<22}{where:<11}{cells}{r['threshold']:>7.3f}{r['train_s']:>9.0f}"
+
+
 def print_table(results: dict) -> None:
     """One table: a row per (model, evaluation)."""
-    head = f"{'model':<22}{'eval':<11}{'ROC-AUC [95% CI]':>24}{'PR-AUC [95% CI]':>24}{'macro F1 [95% CI]':>24}{'thr':>7}{'train s':>9}"
-    print("\n" + head + "\n" + "-" * len(head))
+    print("\n" + HEAD + "\n" + "-" * len(HEAD))
     for (name, where), r in results.items():
-        cells = "".join(f"{r[k]:>9.4f} [{r[k + '_ci'][0]:.3f}, {r[k + '_ci'][1]:.3f}]" for k in ("roc_auc", "pr_auc", "macro_f1"))
-        print(f"{MODELS[name][0]:<22}{where:<11}{cells}{r['threshold']:>7.3f}{r['train_s']:>9.0f}")
+        print(table_row(name, where, r))
+
+
+def save(results: dict, out: Path) -> Path:
+    """Write quality.json (after every row, so that a long run interrupted keeps what it measured)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "quality.json").write_text(json.dumps({f"{n} | {w}": r for (n, w), r in results.items()}, indent=2))
+    return out / "quality.json"
 
 
 def main() -> dict:
@@ -154,18 +168,19 @@ def main() -> dict:
             if not a.skip_test:
                 print(f"{name}: test", flush=True)
                 results[(name, "test 440")] = summarise(score_test(name, ds, extra, Path(tmp)), a.bootstrap)
+                print(table_row(name, "test 440", results[(name, "test 440")]), flush=True)
+                save(results, Path(a.out))
             if not a.skip_cv:
                 print(f"{name}: {a.folds}-fold CV", flush=True)
                 scored = score_cv(name, ds["train"], extra, Path(tmp), a.folds, a.max_folds)
                 folds = f"{a.max_folds or a.folds}/{a.folds}" if a.max_folds else str(a.folds)
                 results[(name, f"cv {folds}")] = summarise(scored, a.bootstrap)
+                print(table_row(name, f"cv {folds}", results[(name, f"cv {folds}")]), flush=True)
+                save(results, Path(a.out))
     print_table(results)
     print(f"\nmachine: {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; "
           "train s: wall seconds of one training run (mean over folds for cv)")
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "quality.json").write_text(json.dumps({f"{n} | {w}": r for (n, w), r in results.items()}, indent=2))
-    print(f"wrote {out / 'quality.json'}")
+    print(f"wrote {save(results, Path(a.out))}")
     return results
 
 

@@ -1,7 +1,11 @@
-"""The quality gate: the quick preset on the 5,000 real rows, measured on the 440 scored test rows.
+"""The quality gate: the cpu preset on the 5,000 real rows plus the extra rows, measured on the 440 scored test rows.
 
-CI floors (regressions, not targets): ROC-AUC >= 0.93 and macro F1 >= 0.74 at the threshold
-chosen on a validation split carved out of train, within 15 minutes on 2 cores.
+CI floors (regressions, not targets): ROC-AUC >= FLOOR_AUC and macro F1 >= FLOOR_F1 at the threshold
+chosen on a validation split carved out of train (never out of the extra rows), within 15 minutes on
+2 cores. This exact run measured ROC-AUC 0.955 (95% CI 0.929-0.975) and macro F1 0.763 at its saved
+threshold 0.823 (bench/quality.py); the old quick preset floor was 0.93 / 0.74. The F1 floor stays
+lower because the threshold, picked on 500 validation rows with 48 toxic, moves F1 by several points
+between runs (0.76-0.82 seen at the same AUC).
 """
 
 import json
@@ -9,21 +13,26 @@ import json
 import numpy as np
 import pytest
 
-from toxlab.data import load_jigsaw
+from conftest import shared_path
+from toxlab.data import load_jigsaw, load_train_rows
 from toxlab.inference import predict
 from toxlab.metrics import scores
 from toxlab.models import load_classifier, quiet
 
+FLOOR_AUC = 0.94
+FLOOR_F1 = 0.745
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(15 * 60)
-def test_quick_preset_on_real_data(sample_dir, tmp_path):
+def test_cpu_preset_on_real_data(sample_dir, tmp_path):
     from toxlab.training import train
 
     quiet()
     ds = load_jigsaw(sample_dir)
+    ds["extra"] = load_train_rows(shared_path("jigsaw-extra", "train_extra.csv"))
     model, tokenizer = load_classifier("minilm")
-    res = train(ds, model, tokenizer, preset="quick", output_dir=tmp_path / "model", seed=42)
+    res = train(ds, model, tokenizer, preset="cpu", output_dir=tmp_path / "model", seed=42)
 
     # evaluate the saved folder, as a user would: threshold read back from it
     saved, saved_tok = load_classifier(tmp_path / "model")
@@ -31,7 +40,7 @@ def test_quick_preset_on_real_data(sample_dir, tmp_path):
     p = np.array([r["p_toxic"] for r in predict(texts, saved, saved_tok)])
     got = scores(labels, p, res.threshold)
     print(json.dumps({"test": got, "test_at_0.5": scores(labels, p, 0.5), "validation": res.validation}, indent=1))
-    assert got["roc_auc"] >= 0.93, f"ROC-AUC {got['roc_auc']:.4f} fell below the 0.93 floor"
-    assert got["f1"] >= 0.74, f"macro F1 {got['f1']:.4f} at threshold {res.threshold:.3f} fell below the 0.74 floor"
+    assert got["roc_auc"] >= FLOOR_AUC, f"ROC-AUC {got['roc_auc']:.4f} fell below the {FLOOR_AUC} floor"
+    assert got["f1"] >= FLOOR_F1, f"macro F1 {got['f1']:.4f} at threshold {res.threshold:.3f} fell below the {FLOOR_F1} floor"
     labels_out = [r["label"] for r in predict(texts[:20], saved, saved_tok)]
     assert labels_out == ["Toxic" if x >= res.threshold else "Non-Toxic" for x in p[:20]], "saved threshold not used"

@@ -1,7 +1,7 @@
 """The lab notebook's run modes: one config that the notebook's first code cell shows.
 
   gpu   : bert-base-uncased, the original recipe (seed preset), all the data
-  cpu   : the offline MiniLM, the quick recipe on a stratified subset (minutes on a laptop)
+  cpu   : the offline MiniLM, the `cpu` preset of toxlab.training (a toxic-enriched subset, minutes on a laptop)
   grade : under nbgrader: a tiny random BERT, a few steps on tiny demo data (seconds)
 
 The mode is grade whenever nbgrader executes the notebook (it sets $NBGRADER_EXECUTION for
@@ -27,10 +27,11 @@ class LabConfig:
     mode: str  # gpu | cpu | grade
     model: str  # what load_classifier gets; "tiny" builds a small random BERT
     data: str | None  # a Kaggle folder/zip; None follows load_jigsaw's lookup order
-    max_train_samples: int | None  # stratified subset of train (None: all)
+    max_train_samples: int | None  # subset of train (None: all)
     max_eval_samples: int | None  # subset of validation/test used while training and evaluating
     overrides: dict = field(default_factory=dict)  # TrainingArguments on top of the student's make_training_args
     output_dir: str = ""  # where this run's checkpoints and best model go (never reused)
+    toxic_share: float | None = None  # draw the train subset with this share of toxic rows (None: stratified)
     note: str = ""  # one line saying what this mode does
 
     def describe(self) -> str:
@@ -71,12 +72,16 @@ def lab_config(mode: str | None = None) -> LabConfig:
             output_dir=str(Path(tmp) / "model"), note="grading: a tiny random model, 2 steps, tiny demo data",
         )
     if mode == "cpu":
+        from .training import PRESETS
+
+        # the one cpu recipe (toxlab.training.PRESETS["cpu"]); the notebook's own tokenize keeps 256 tokens
+        recipe = PRESETS["cpu"]
         return LabConfig(
-            mode, "minilm", None, max_train_samples=1200, max_eval_samples=400,
-            overrides=dict(learning_rate=5e-5, num_train_epochs=2, per_device_eval_batch_size=64,
-                           train_sampling_strategy="group_by_length", warmup_steps=0.06, report_to="none",
-                           save_total_limit=1, use_cpu=True, disable_tqdm=False),
-            output_dir=_run_dir(), note="CPU: the offline MiniLM, quick recipe on a 1,200-row stratified subset",
+            mode, "minilm", None, max_train_samples=recipe.max_train_samples, max_eval_samples=400,
+            overrides=dict(recipe.args, save_total_limit=1, use_cpu=True, disable_tqdm=False),
+            output_dir=_run_dir(), toxic_share=recipe.toxic_share,
+            note=f"CPU: the offline MiniLM, the cpu preset (up to {recipe.max_train_samples:,} rows, "
+                 f"{recipe.toxic_share:.0%} toxic where the data has them)",
         )
     model = "bert-base-uncased"
     from .models import ModelNotFoundError, resolve_model

@@ -178,14 +178,16 @@ PRESETS: dict[str, Preset] = {
         note="a 2-core CPU in minutes: 128 tokens, dynamic padding, length-grouped batches, a stratified subset",
     ),
     "cpu": Preset(
-        # CPU_RECIPE_START
+        # More rows beat more epochs within 8 minutes: in exploration (sample + jigsaw-extra, 440 test rows)
+        # one epoch on 7,000 rows (40% toxic) reached ROC-AUC 0.949, on all 9,348 0.962. Layer-wise rate
+        # decay 0.85 with label smoothing 0.05 (0.955 on 7,000 rows) was within noise, so both stay off
+        # (the notebook's own Trainer could not use them either). 128 tokens keep 85% of comments whole;
+        # prediction still reads 256. One evaluation, at the end: the rate decays to 0 there.
         args=dict(_COMMON, learning_rate=8e-5, num_train_epochs=1, per_device_train_batch_size=16,
-                  per_device_eval_batch_size=64, warmup_steps=0.06, train_sampling_strategy="group_by_length",
-                  eval_strategy="steps", eval_steps=0.5, save_strategy="steps", save_steps=0.5),
+                  per_device_eval_batch_size=64, warmup_steps=0.06, train_sampling_strategy="group_by_length"),
         max_length=128,
-        max_train_samples=7000,
+        max_train_samples=9000,
         toxic_share=0.4,
-        # CPU_RECIPE_END
         note="a 2-core CPU in under 8 minutes: a toxic-enriched subset, 128 tokens, dynamic padding, length-grouped batches",
     ),
     "gpu": Preset(
