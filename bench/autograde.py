@@ -146,6 +146,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="Dask workers for the parallel run")
     ap.add_argument("--postgres", action="store_true", help="the parallel run's gradebook in a throwaway PostgreSQL")
     ap.add_argument("--baseline", help="also time this commit's autograde per solved submission (e.g. 7a85832)")
+    ap.add_argument("--report-out", help="keep the parallel run's report (CSVs, chart) in this folder")
     a = ap.parse_args()
     import contextlib
 
@@ -189,7 +190,7 @@ def main() -> None:
         print(f"per-check results identical: {same} ({sum(map(len, s_checks.values()))} check results)")
         print(f"a submission's phases (median): serial {phases(s_runs)}; parallel {phases(p_runs)}")
 
-        out = tmp / "report"
+        out = Path(a.report_out).resolve() if a.report_out else tmp / "report"
         rep = subprocess.run([sys.executable, str(parallel / "course" / "instructor.py"), "report", "--out", str(out)],
                              env=par_env, capture_output=True, text=True)
         print(rep.stdout)

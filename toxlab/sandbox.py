@@ -30,10 +30,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# JPY_PARENT_PID is left out: in its own PID namespace the kernel cannot see that process, and
-# ipykernel would exit; it ends with the sandbox instead.
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "TOXLAB_MODE", "TOXLAB_DATA",
-            "NBGRADER_EXECUTION", "TOXLAB_GRADED_OUTSIDE", "HF_HUB_OFFLINE", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED")
+            "NBGRADER_EXECUTION", "HF_HUB_OFFLINE", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED")
 GiB = 1024 ** 3
 
 
@@ -142,7 +140,7 @@ def landlock_abi() -> int:
 def apply_landlock(readable: list[Path], writable: list[Path], bind_ports: list[int] | None) -> str:
     """Restrict this process (and what it execs) to reading `readable` and writing `writable`.
 
-    bind_ports: TCP ports it may bind (a kernel's); None leaves the network alone. Either way it
+    bind_ports: TCP ports it may bind; None leaves the network alone. Either way it
     may connect nowhere over TCP when the kernel supports network rules (ABI >= 4).
     """
     abi = landlock_abi()
@@ -183,7 +181,7 @@ def apply_landlock(readable: list[Path], writable: list[Path], bind_ports: list[
 
 
 def default_readable(limits: Limits) -> list[Path]:
-    """What a kernel must read: Python, its packages, system folders, toxlab, and the data folder."""
+    """What student code must read: Python, its packages, system folders, toxlab, and the data folder."""
     import site
 
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), site.getusersitepackages(),

@@ -7,7 +7,7 @@
 Checks are pytest tests named test_<exercise>__<what> that take a `student` fixture: they ask it
 to call the student's functions (`student.call("count_labels", [0, 1])`) and get plain data back
 (toxlab.grading.wire). In JupyterLab (running a grade cell, or Validate) the `student` is this
-kernel's namespace (LocalStudent); under nbgrader autograde it is an executor process that never
+kernel's namespace (LocalStudent); under nbgrader autograde it is a sandboxed executor process that never
 holds a check (toxlab.grading.checker). Either way the checks see the same plain data.
 
 The grade cell prints a short pass/fail summary with hints on stdout, writes nothing to stderr
@@ -39,7 +39,6 @@ from . import wire
 VISIBLE_CHECKS = Path(__file__).resolve().parents[1] / "grading_checks.py"
 HIDDEN_ENV = "TOXLAB_HIDDEN_CHECKS"
 HIDDEN_STEM = "hidden_checks"  # the hidden checks are copied under this name for each run
-OUTSIDE_ENV = "TOXLAB_GRADED_OUTSIDE"  # set by the course's autograde: the checker grades, not the kernel
 HIDDEN_HINT = "(details hidden)"
 FAILING_INPUT = " -- failing input: "  # what follows is the checker's own input, never the student's output
 
@@ -237,12 +236,9 @@ def run_check_files(exercise: str | list[str], student: Student, paths: list[Pat
 
 
 def check(exercise: str, namespace: dict, hidden: bool = False) -> None:
-    """Grade-cell entry point: print a summary; raise ExerciseFailed if any check failed."""
-    if os.environ.get(OUTSIDE_ENV) == "1":
-        # nbgrader autograde: toxlab.grading.checker grades outside this kernel and replaces this
-        # cell's output with its verdict; nothing done here could change the score
-        print(f"{exercise}: graded outside the notebook")
-        return
+    """Grade-cell entry point: print a summary; raise ExerciseFailed if any check failed.
+
+    (Under autograde no grade cell runs: toxlab.grading.checker writes its verdict instead.)"""
     outcomes = run_checks(exercise, namespace, hidden)
     kind = "hidden checks" if hidden else "checks"
     failed = [o for o in outcomes if not o.passed]

@@ -135,13 +135,16 @@ class Zygote:
                "1" if self.sandbox and limits.bwrap else "0", "1" if self.sandbox and limits.landlock else "0"]
         if self.sandbox:
             cmd = [sys.executable, "-I", "-m", "toxlab.sandbox", "--", *cmd]
+        # stderr to a file, not a pipe: nobody reads it while grading, and a full pipe would block the writer
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(cmd, cwd=self.home, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, pass_fds=[theirs.fileno()], env=executor_env(),
+                                     stderr=self.log, pass_fds=[theirs.fileno()], env=executor_env(),
                                      start_new_session=True)
         theirs.close()
         self.ctl = ours
         if self._say(None, START_TIMEOUT) != b"ready":
-            err = self.proc.stderr.read().decode(errors="replace")[-2000:] if self.proc.poll() is not None else ""
+            self.log.seek(0)
+            err = self.log.read()[-2000:].decode(errors="replace")
             self.close()
             raise RuntimeError(f"toxlab grading: the executor did not start:\n{err}")
 
@@ -158,12 +161,14 @@ class Zygote:
 
     def fork(self, fds: list[int]) -> None:
         """A fresh executor on these two descriptors (its input, its output)."""
-        if self.proc is None or self.proc.poll() is not None:
+        for _ in range(2):  # a zygote that a submission's leftovers broke is replaced once
+            if self.proc is None or self.proc.poll() is not None:
+                self.close()
+                self._start()
+            if self._say(b"fork", 30, fds) == b"forked":
+                return
             self.close()
-            self._start()
-        if self._say(b"fork", 30, fds) != b"forked":
-            self.close()
-            raise ExecutorGone("could not be started")
+        raise RuntimeError("toxlab grading: the zygote could not fork an executor")
 
     def reset(self) -> None:
         """Kill whatever the last executor left running and remove its files; a zygote that fails is replaced."""
@@ -186,6 +191,7 @@ class Zygote:
         if self.home:
             shutil.rmtree(self.home, ignore_errors=True)
             self.home = None
+            self.log.close()
 
 
 _zygotes: dict[bool, Zygote] = {}
