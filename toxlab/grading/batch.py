@@ -22,6 +22,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,10 +231,14 @@ def autograde(course: Course, assignment: str, students: list[str] = (), force: 
         from .preprocessors import GradeOutsideKernel
 
         timeout = GradeOutsideKernel(config=config).timeout
-        jobs = [job(course, assignment, s, sanitized(config, course, assignment, s, url), timeout) for s in todo]
         client, cluster = connect(workers, scheduler)
         try:
-            futures = {client.submit(grade_job, j, key=f"grade-{assignment}-{j.student}-{j.key[:16]}"): j for j in jobs}
+            # workers import and start their zygotes while we sanitize (client.run blocks: a thread of ours waits)
+            threading.Thread(target=client.run, args=(checker.warm_up,), daemon=True).start()
+            futures = {}
+            for s in todo:  # each job goes out as soon as it is made
+                j = job(course, assignment, s, sanitized(config, course, assignment, s, url), timeout)
+                futures[client.submit(grade_job, j, key=f"grade-{assignment}-{j.student}-{j.key[:16]}")] = j
             for future in as_completed(futures):
                 j = futures[future]
                 try:

@@ -119,8 +119,11 @@ class Zygote:
     transformers once, and forks a fresh executor for each submission (toxlab.grading.executor.zygote)."""
 
     def __init__(self, sandbox: bool = True):
+        import threading
+
         self.sandbox, self.proc, self.ctl = sandbox, None, None
         self.home = None
+        self.lock = threading.RLock()  # a Dask worker may warm it up while its first job starts
 
     def _start(self) -> None:
         import socket
@@ -159,12 +162,17 @@ class Zygote:
         except OSError:
             return b""
 
-    def fork(self, fds: list[int]) -> None:
-        """A fresh executor on these two descriptors (its input, its output)."""
-        for _ in range(2):  # a zygote that a submission's leftovers broke is replaced once
+    def fork_ready(self) -> None:
+        """Start the zygote now, if it is not running, rather than at the first fork."""
+        with self.lock:
             if self.proc is None or self.proc.poll() is not None:
                 self.close()
                 self._start()
+
+    def fork(self, fds: list[int]) -> None:
+        """A fresh executor on these two descriptors (its input, its output)."""
+        for _ in range(2):  # a zygote that a submission's leftovers broke is replaced once
+            self.fork_ready()
             if self._say(b"fork", 30, fds) == b"forked":
                 return
             self.close()
@@ -205,6 +213,15 @@ def zygote(sandbox: bool = True) -> Zygote:
         _zygotes[sandbox] = Zygote(sandbox)
         atexit.register(_zygotes[sandbox].close)
     return _zygotes[sandbox]
+
+
+def warm_up() -> None:
+    """Start this process's zygote and import what the checks use (a Dask worker, before its first job)."""
+    import torch  # noqa: F401
+
+    from .. import grading_checks  # noqa: F401 - pytest, transformers, the objects the checks build
+
+    zygote().fork_ready()
 
 
 def close_zygotes() -> None:
