@@ -62,6 +62,9 @@ def test_parallel_results_equal_a_serial_run_check_by_check(graded_course, tmp_p
     serial, parallel = Course(tmp_path).sqlite_url(), Course(graded_course.root).sqlite_url()
     want_scores, want_checks = gradebook(parallel), check_rows(parallel)
     got_scores, got_checks = gradebook(serial), check_rows(serial)
+    where = {r["student"]: r["where"] for r in results.load(parallel, LAB, results.runs)}
+    assert where and all(w.startswith("dask") for w in where.values()), f"graded in the coordinator, not on workers: {where}"
+    assert {r["where"] for r in results.load(serial, LAB, results.runs)} == {"local"}
     for student in AGAIN_SERIALLY:
         assert got_scores[student] == want_scores[student], student
         assert got_checks[student] == want_checks[student], student

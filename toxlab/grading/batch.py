@@ -47,10 +47,11 @@ class Job:
     timeout: int  # seconds per cell and per answer
 
 
-def notebook_key(nb, source: str, hidden: str, timeout: int) -> str:
-    """A digest of what grading depends on: each cell's type, text and nbgrader metadata, and the course files."""
+def notebook_key(student: str, nb, source: str, hidden: str, timeout: int) -> str:
+    """A digest of whose notebook it is and what grading depends on: each cell's type, text and nbgrader
+    metadata, and the course files (two students' identical notebooks get two keys)."""
     cells = [[c.cell_type, c.source, c.get("metadata", {}).get("nbgrader", {})] for c in nb.cells]
-    blob = json.dumps([cells, source, hidden, timeout], sort_keys=True).encode()
+    blob = json.dumps([student, cells, source, hidden, timeout], sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()
 
 
@@ -58,7 +59,7 @@ def job(course: Course, assignment: str, student: str, nb, timeout: int) -> Job:
     """A Job for notebook `nb` (already sanitized) of `student`."""
     source = course.source(assignment).read_text()
     hidden = course.hidden_checks(assignment).read_text()
-    return Job(notebook_key(nb, source, hidden, timeout), assignment, student, nbformat.writes(nb), source, hidden,
+    return Job(notebook_key(student, nb, source, hidden, timeout), assignment, student, nbformat.writes(nb), source, hidden,
                timeout)
 
 
