@@ -82,8 +82,10 @@ def cap_processes(limits: Limits) -> str:
     for root, knob in _cgroup_dirs():
         try:
             root.mkdir(exist_ok=True)
-            for stale in root.iterdir():  # groups of finished sandboxes
-                if stale.is_dir() and not (stale / "cgroup.procs").read_text().strip():
+            for stale in root.iterdir():  # groups of finished sandboxes; not one another grader is setting up
+                owner = stale.name.removeprefix("sandbox-")
+                if (stale.is_dir() and not (stale / "cgroup.procs").read_text().strip()
+                        and not (owner.isdigit() and Path(f"/proc/{owner}").exists())):
                     stale.rmdir()
             group = root / f"sandbox-{os.getpid()}"
             group.mkdir()
