@@ -450,7 +450,7 @@ def grade(submission, source, hidden_checks: Path | None, timeout: float = 90, s
 
 # --- the executor's outputs, as the graded notebook will hold them ----------------------------------
 
-RICH = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg", "image/svg+xml")
+RICH = wire.NOTEBOOK_MIMES
 
 
 def cell_outputs(value) -> list[dict]:

@@ -123,7 +123,7 @@ def serve(ns: dict, req: dict) -> dict:
 
 # --- running cells: a real IPython shell whose outputs are recorded as notebook outputs -----------
 
-RICH = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg", "image/svg+xml")
+RICH = wire.NOTEBOOK_MIMES
 MAX_CELL_OUTPUT = 4 * 2**20  # characters one cell may record; the rest is cut (the reply must fit wire.MAX_BYTES)
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# the output types a graded notebook keeps from the executor (both sides use this list)
+NOTEBOOK_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg", "image/svg+xml")
 MAX_BYTES = 8 * 2**20  # one reply; a larger one costs the check that asked
 MAX_ITEMS = 200_000  # elements of any one list or array
 MAX_DEPTH = 8
