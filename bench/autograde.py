@@ -1,15 +1,15 @@
 """Autograding at course scale: seconds per submission, where they go, and serial vs parallel on Dask.
 
-A load of N generated submissions (solved, blank, wrong fixtures repeated, and hostile ones) is
-graded twice in one run, in two scratch courses: once one by one (`autograde`) and once with
-`autograde --workers W` (Dask LocalCluster). It prints the wall time of each, the ratio, the split
+A load of N generated submissions per lab (solved, blank, wrong fixtures repeated, and hostile ones;
+every lab, or the one --assignment names) is graded twice in one run, in two scratch courses: once
+one by one (`autograde`) and once with `autograde --workers W` (Dask LocalCluster). It prints the wall time of each, the ratio, the split
 of a submission's time by phase (from toxlab's per-submission records), checks that the two runs
 agree submission by submission and check by check, and that `report` ranks first the checks the
 repeated wrong fixtures were built to trip. --postgres puts the parallel run's gradebook in a
 throwaway PostgreSQL server. --baseline REV also times commit REV's autograde on the solved
 notebook (in an overlay environment that borrows every other package from this one).
 
-    python bench/autograde.py [--n 60] [--workers 2] [--postgres] [--baseline 7a85832]
+    python bench/autograde.py [--n 60] [--assignment NAME] [--workers 2] [--postgres] [--baseline 7a85832]
 """
 
 from __future__ import annotations
@@ -28,29 +28,38 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the fixtures and the throwaway PostgreSQL server live with the tests
-LAB = "toxicity_lab"
 
-# the wrong fixtures, in the numbers the load repeats them: the report must rank their checks first
-REPEATED = [("tokenize", "no_truncation", 0.20), ("metrics", "binary_average", 0.12)]
-HOSTILE = ["tamper-python", "forge", "output", "leaky", "escape", "shm-1-writer"]
+# the shares of the load that repeat the lab's first two autograded wrong fixtures: the report must rank
+# their checks first
+SHARES = (0.20, 0.12)
+# the attacks in the load (those that end quickly: the infinite loop would time the cell timeout instead)
+HOSTILE = ["tamper-python", "forge", "output", "leaky", "escape", "shm-1-writer", "explain-tamper", "explain-escape"]
 
 
-def load(n: int, release, source) -> dict:
+def repeated(lab: str) -> list[tuple[str, str, float]]:
+    """(exercise, wrong fixture, share of the load) that the load repeats."""
+    from expected_scores import fixtures
+
+    return [(ex, name, share) for (ex, name), share in zip(fixtures(lab).THROUGH_AUTOGRADE, SHARES)]
+
+
+def load(lab: str, n: int, release, source) -> dict:
     """{student: notebook}: hostile ones, the repeated wrong fixtures, blanks (10%), the rest solved."""
-    from fixtures.submissions import SOLUTION_CELL, WRONG
-    from graded_course import attacks, fixture
+    from expected_scores import fixtures
+    from graded_course import fixture, lab_attacks
     from scratch_course import with_cells
 
     from toxlab.grading import solved_notebook
 
     solution = solved_notebook(release, source)
     subs = {}
-    hostile = attacks(solution)
-    for name in HOSTILE[: max(1, n // 10)]:
+    hostile = lab_attacks(lab, solution)
+    for name in [h for h in HOSTILE if h in hostile][: max(1, n // 10)]:
         subs[f"hostile-{name}"] = hostile[name][0]
-    for ex, name, share in REPEATED:
+    cell_of = fixtures(lab).SOLUTION_CELL
+    for ex, name, share in repeated(lab):
         for i in range(round(n * share)):
-            subs[f"wrong{i:02d}-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: fixture(WRONG, ex, name)})
+            subs[f"wrong{i:02d}-{ex}-{name}"] = with_cells(solution, **{cell_of[ex]: fixture("WRONG", ex, name)})
     for i in range(round(n * 0.1)):
         subs[f"blank{i:02d}"] = release
     i = 0
@@ -60,13 +69,14 @@ def load(n: int, release, source) -> dict:
     return subs
 
 
-def course(work: Path, subs: dict, env: dict) -> Path:
-    """A scratch course at `work` with the load placed in submitted/."""
+def course(work: Path, loads: dict, env: dict) -> Path:
+    """A scratch course at `work` with each lab's load ({lab: {student: notebook}}) placed in submitted/."""
     from graded_course import place_all
     from scratch_course import make_course
 
     make_course(work, env)
-    place_all(work, subs)
+    for lab, subs in loads.items():
+        place_all(work, lab, subs)
     return work
 
 
@@ -81,13 +91,15 @@ def autograde(work: Path, env: dict, *args: str) -> float:
     return wall
 
 
-def records(url: str) -> tuple[dict, dict, list]:
-    """(scores, check rows, run rows) from a gradebook."""
+def records(url: str, labs: list[str]) -> tuple[dict, dict, list]:
+    """(scores, check rows, run rows) of every lab from a gradebook, keyed (lab, student)."""
     from test_batch import check_rows, gradebook
 
     from toxlab.grading import results
 
-    return gradebook(url), check_rows(url), results.load(url, LAB, results.runs)
+    scores = {(lab, k): v for lab in labs for k, v in gradebook(url, lab).items()}
+    checks = {(lab, k): v for lab in labs for k, v in check_rows(url, lab).items()}
+    return scores, checks, [r for lab in labs for r in results.load(url, lab, results.runs)]
 
 
 def phases(runs: list[dict]) -> str:
@@ -142,75 +154,78 @@ def overlay_venv(tree: Path, dest: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=60, help="submissions in the load")
+    ap.add_argument("--n", type=int, default=60, help="submissions in the load, per lab")
+    ap.add_argument("--assignment", help="only this lab (default: every lab)")
     ap.add_argument("--workers", type=int, default=2, help="Dask workers for the parallel run")
     ap.add_argument("--postgres", action="store_true", help="the parallel run's gradebook in a throwaway PostgreSQL")
-    ap.add_argument("--baseline", help="also time this commit's autograde per solved submission (e.g. 7a85832)")
+    ap.add_argument("--baseline", help="also time this commit's autograde per solved lab-6a submission (e.g. 7a85832)")
     ap.add_argument("--report-out", help="keep the parallel run's report (CSVs, chart) in this folder")
     a = ap.parse_args()
     import contextlib
 
     import postgres
-    from expected_scores import base_namespace, namespace
-    from fixtures.submissions import SOLUTION_CELL, WRONG
+    from expected_scores import fixtures, namespace
     from graded_course import fixture
     from scratch_course import make_course
 
-    from toxlab.grading import (
-        VISIBLE_CHECKS,
-        LocalStudent,
-        run_check_files,
-        solved_notebook,
-    )
+    from toxlab import labs as registry
+    from toxlab.grading import LocalStudent, run_check_files, solved_notebook
     from toxlab.grading.course import Course
 
+    labs = [registry.get(a.assignment).name] if a.assignment else list(registry.LABS)
     env = {**os.environ, "TOXLAB_CELL_TIMEOUT": "30"}
     with tempfile.TemporaryDirectory(prefix="toxlab-bench-") as tmp, \
             (postgres.server() if a.postgres else contextlib.nullcontext()) as pg:
         tmp = Path(tmp)
-        release, source = make_course(tmp / "probe", env)
-        subs = load(a.n, release, source)
-        print(f"load: {len(subs)} submissions ({sum(k.startswith('solved') for k in subs)} solved, "
-              f"{sum(k.startswith('blank') for k in subs)} blank, {sum(k.startswith('wrong') for k in subs)} wrong, "
-              f"{sum(k.startswith('hostile') for k in subs)} hostile)", flush=True)
-        serial = course(tmp / "serial", subs, env)
-        t_serial = autograde(serial, env)
-        print(f"serial:     {t_serial:7.1f} s = {t_serial / len(subs):5.2f} s per submission", flush=True)
+        notebooks = make_course(tmp / "probe", env)
+        loads = {lab: load(lab, a.n, *notebooks[lab]) for lab in labs}
+        n = sum(map(len, loads.values()))
+        for lab, subs in loads.items():
+            print(f"load of {lab}: {len(subs)} submissions ({sum(k.startswith('solved') for k in subs)} solved, "
+                  f"{sum(k.startswith('blank') for k in subs)} blank, {sum(k.startswith('wrong') for k in subs)} wrong, "
+                  f"{sum(k.startswith('hostile') for k in subs)} hostile)", flush=True)
+        only = ["--assignment", a.assignment] if a.assignment else []
+        serial = course(tmp / "serial", loads, env)
+        t_serial = autograde(serial, env, *only)
+        print(f"serial:     {t_serial:7.1f} s = {t_serial / n:5.2f} s per submission", flush=True)
         par_env = {**env, **({"TOXLAB_GRADEBOOK": pg} if pg else {})}
-        parallel = course(tmp / "parallel", subs, par_env)
-        t_par = autograde(parallel, par_env, "--workers", str(a.workers))
-        print(f"{a.workers} workers:  {t_par:7.1f} s = {t_par / len(subs):5.2f} s per submission"
+        parallel = course(tmp / "parallel", loads, par_env)
+        t_par = autograde(parallel, par_env, *only, "--workers", str(a.workers))
+        print(f"{a.workers} workers:  {t_par:7.1f} s = {t_par / n:5.2f} s per submission"
               + (" (gradebook in PostgreSQL)" if pg else ""), flush=True)
         print(f"serial / parallel: {t_serial / t_par:.2f}x on {os.cpu_count()} cores")
 
-        s_scores, s_checks, s_runs = records(Course(serial).sqlite_url())
+        s_scores, s_checks, s_runs = records(Course(serial).sqlite_url(), labs)
         p_url = pg or Course(parallel).sqlite_url()
-        p_scores, p_checks, p_runs = records(p_url)
-        same = s_scores == p_scores and s_checks == p_checks and set(s_scores) == set(subs)
+        p_scores, p_checks, p_runs = records(p_url, labs)
+        same = (s_scores == p_scores and s_checks == p_checks
+                and set(s_scores) == {(lab, k) for lab, subs in loads.items() for k in subs})
         print(f"per-check results identical: {same} ({sum(map(len, s_checks.values()))} check results)")
-        print(f"a submission's phases (median): serial {phases(s_runs)}; parallel {phases(p_runs)}")
+        for lab in labs:
+            print(f"{lab}: a submission's phases (median, serial): {phases([r for r in s_runs if r['assignment'] == lab])}")
 
         out = Path(a.report_out).resolve() if a.report_out else tmp / "report"
-        rep = subprocess.run([sys.executable, str(parallel / "course" / "instructor.py"), "report", "--out", str(out)],
-                             env=par_env, capture_output=True, text=True)
-        print(rep.stdout)
+        ranked = True
         import pandas as pd
 
-        checks = pd.read_csv(out / f"{LAB}-checks.csv")
-        visible = checks[~checks["hidden"]]
-        ns_base = base_namespace()
-        tripped = []
-        for ex, name, _ in REPEATED:
-            outcomes = run_check_files(ex, LocalStudent(namespace(ns_base, {SOLUTION_CELL[ex]: fixture(WRONG, ex, name)})),
-                                       [VISIBLE_CHECKS])
-            tripped.append({(ex, o.name) for o in outcomes if not o.passed})
-        top = [(r.exercise, r.check) for r in visible.head(len(tripped[0])).itertuples()]
-        ranked = set(top) == tripped[0]
-        print(f"report ranks the most repeated fixture's checks first: {ranked} (top: {top})")
+        for lab in labs:
+            rep = subprocess.run([sys.executable, str(parallel / "course" / "instructor.py"), "report", lab,
+                                  "--out", str(out / lab)], env=par_env, capture_output=True, text=True)
+            print(rep.stdout)
+            checks = pd.read_csv(out / lab / f"{lab}-checks.csv")
+            visible = checks[~checks["hidden"]]
+            ex, name, _ = repeated(lab)[0]
+            src = fixture("WRONG", ex, name)
+            outcomes = run_check_files(ex, LocalStudent(namespace(lab, {fixtures(lab).SOLUTION_CELL[ex]: src})),
+                                       [registry.get(lab).checks])
+            tripped = {(ex, o.name) for o in outcomes if not o.passed}
+            top = [(r.exercise, r.check) for r in visible.head(len(tripped)).itertuples()]
+            ranked &= set(top) == tripped
+            print(f"{lab}: the report ranks the most repeated fixture's checks first: {set(top) == tripped} (top: {top})")
         if a.baseline:
-            per = baseline_time(a.baseline, tmp, solved_notebook(release, source))
-            print(f"baseline {a.baseline}: {per:.1f} s per solved submission (2 graded serially); "
-                  f"this tree serially: {statistics.median(r['start_s'] + r['cells_s'] + r['checks_s'] for r in s_runs):.1f} s "
+            per = baseline_time(a.baseline, tmp, solved_notebook(*notebooks["toxicity_lab"]))
+            print(f"baseline {a.baseline}: {per:.1f} s per solved 6a submission (2 graded serially); this tree "
+                  f"serially: {statistics.median(r['start_s'] + r['cells_s'] + r['checks_s'] for r in s_runs):.1f} s "
                   "in the grading phases (median)")
         if not (same and ranked):
             raise SystemExit("bench/autograde.py: the runs disagree or the report's ranking is off")

@@ -7,25 +7,27 @@
     python course/instructor.py report [ASSIGNMENT]       # what the class got wrong: CSVs, a chart, Canvas grades
     python course/instructor.py feedback [STUDENT ...]    # HTML feedback, hidden tests stripped
     python course/instructor.py export [--to grades.csv]  # grades as CSV
-    python course/instructor.py run-lab [--out runs/lab]  # the main job: the lab end to end (below)
+    python course/instructor.py run-lab [--out runs/lab]  # the main job: every lab end to end (below)
 
-Every command takes --db-url URL (e.g. postgresql://user@host/db) to keep the gradebook in that
-database instead of course/gradebook.db (SQLite); $TOXLAB_GRADEBOOK does the same.
+Every command works on every lab (the assignments under source/, in toxlab.labs order), or on the
+one that --assignment NAME names; `place` takes the lab from the notebook's file name when it is
+one (explain_lab.ipynb), else from --assignment. Every command takes --db-url URL (e.g.
+postgresql://user@host/db) to keep the gradebook in that database instead of course/gradebook.db
+(SQLite); $TOXLAB_GRADEBOOK does the same.
 
-run-lab executes the instructor notebook headless in CPU mode (on $TOXLAB_DATA, else demo data),
-writes the executed notebook and a short report (metrics, confusion matrix, bias table and plot),
-regenerates release/, then autogrades two example submissions (the solution and the untouched
-release) in a scratch copy of the course, and prints their scores. The real gradebook is untouched.
+run-lab executes each instructor notebook headless in CPU mode (on $TOXLAB_DATA, else demo data),
+in one working folder, so that lab 6b explains the model lab 6a saved. It writes each executed
+notebook and a short report (runs/lab/<assignment>/), regenerates release/, then autogrades two
+example submissions per lab (the solution and the untouched release) in a scratch copy of the
+course, and prints their scores. The real gradebook is untouched.
 
 Nothing here deletes grades: autograde keeps earlier grades and comments unless you pass --force,
 which nbgrader then applies, and a run that was killed part-way finishes the rest when run again.
-Set ASSIGNMENT to work on another lab (default: toxicity_lab).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -33,10 +35,21 @@ import sys
 from pathlib import Path
 
 COURSE = Path(__file__).resolve().parent
-from toxlab.grading.course import GRADEBOOK_ENV, Course  # noqa: E402 - after the docstring's imports
+from toxlab import labs  # noqa: E402 - after the docstring's imports
+from toxlab.grading.course import GRADEBOOK_ENV, Course  # noqa: E402
 
-ASSIGNMENT = os.environ.get("ASSIGNMENT", "toxicity_lab")
 THE_COURSE = Course(COURSE.parent)
+
+
+def assignments(named: str | None = None) -> list[str]:
+    """The named assignment, or every lab that has a source notebook, in the registry's order."""
+    have = THE_COURSE.assignments()
+    if named:
+        if named not in have:
+            raise SystemExit(f"instructor: --assignment {named}: no {THE_COURSE.source(named)}; "
+                             f"the course has {', '.join(have) or 'no assignments'}")
+        return [named]
+    return [name for name in labs.LABS if name in have] + [name for name in have if name not in labs.LABS]
 
 
 def nbgrader(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -48,22 +61,26 @@ def nbgrader(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=COURSE, env=env, check=check)
 
 
-def release(force: bool) -> None:
-    """Regenerate release/ from source/."""
-    nbgrader("generate_assignment", ASSIGNMENT, *(["--force"] if force else []))
+def release(assignment: str, force: bool) -> None:
+    """Regenerate release/<assignment>/ from source/."""
+    nbgrader("generate_assignment", assignment, *(["--force"] if force else []))
 
 
-def place(student: str, notebook: str, force: bool) -> None:
+def place(student: str, notebook: str, assignment: str | None, force: bool) -> None:
     """Copy a student's notebook to course/submitted/STUDENT/ASSIGNMENT/ (refuses to overwrite)."""
     src = Path(notebook)
     if not src.is_file():
         raise SystemExit(f"instructor: {src}: no such notebook")
-    dest = THE_COURSE.submitted(student, ASSIGNMENT)
+    have = THE_COURSE.assignments()
+    assignment = assignment or (src.stem if src.stem in have else None)
+    if assignment is None:
+        raise SystemExit(f"instructor: which lab is {src.name}? Pass --assignment NAME ({', '.join(have)})")
+    dest = THE_COURSE.submitted(student, assignment)
     if dest.exists() and not force:
         raise SystemExit(f"instructor: {dest} exists; pass --force to replace that submission")
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dest)
-    print(f"placed {src} as {student}'s submission")
+    print(f"placed {src} as {student}'s submission of {assignment}")
 
 
 def for_students(students: list[str], *args: str) -> None:
@@ -72,61 +89,46 @@ def for_students(students: list[str], *args: str) -> None:
         nbgrader(*args, *([f"--student={student}"] if student else []))
 
 
-REPORT_CELL = """
-import json as _json, pathlib as _pathlib
-_out = _pathlib.Path(__REPORT_DIR__)
-_out.mkdir(parents=True, exist_ok=True)
-from toxlab.metrics import scores as _scores
-_metrics = {"test_at_threshold": _scores(test["label"], p_test, threshold), "test_at_0.5": _scores(test["label"], p_test, 0.5),
-            "mode": cfg.mode, "data": ds["train"].info.description, "train_rows": len(train_raw), "bias": bias.summary}
-(_out / "metrics.json").write_text(_json.dumps(_metrics, indent=2, default=str))
-(_out / "report.txt").write_text(report(test["label"], p_test, threshold))
-plot_confusion_matrix(test["label"], p_test, threshold).savefig(_out / "confusion_matrix.png", dpi=110)
-bias.per_term.to_csv(_out / "bias_terms.csv", index=False)
-bias.per_group.to_csv(_out / "bias_groups.csv", index=False)
-plot_bias(bias).savefig(_out / "bias.png", dpi=110)
-"""
+def run_lab(out: Path, names: list[str]) -> None:
+    """Every named lab end to end: execute in CPU mode, report, release, autograde two examples, print scores."""
+    out = out.resolve()
+    workdir = out / "workdir"  # shared: the model lab 6a saves in saved_models/ is the one lab 6b explains
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TOXLAB_MODE", "cpu")
+    os.environ["TOXLAB_HIDDEN_CHECKS"] = str(COURSE / "hidden_checks")  # the source's grade cells run them
+    for name in names:
+        execute_lab(name, out / name, workdir)
+    for name in names:
+        release(name, force=True)
+    autograde_examples(names)
 
 
-def run_lab(out: Path) -> None:
-    """The lab end to end: execute, report, release, autograde two examples, print scores."""
+def execute_lab(name: str, out: Path, workdir: Path) -> None:
+    """Execute one instructor notebook headless, plus its lab's report cell; print the report."""
     import time
 
     import nbformat
     from nbclient import NotebookClient
 
-    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    source_nb = THE_COURSE.source(ASSIGNMENT)
-
-    # --- 1. execute the instructor notebook in CPU mode, plus one cell that writes the report ---
+    source_nb = THE_COURSE.source(name)
     t = time.time()
     nb = nbformat.read(source_nb, as_version=4)
-    os.environ.setdefault("TOXLAB_MODE", "cpu")
-    os.environ["TOXLAB_HIDDEN_CHECKS"] = str(COURSE / "hidden_checks.py")  # the source's grade cells run them
-    workdir = out / "workdir"  # the notebook's saved_models/ land here
-    workdir.mkdir(exist_ok=True)
+    report_cell = labs.get(name).module("modes").REPORT_CELL
     client = NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
             client.execute_cell(cell, i)
         # nbclient writes each executed cell back into nb.cells, so the report cell must be in it
-        nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL.replace("__REPORT_DIR__", repr(str(out)))))
+        nb.cells.append(nbformat.v4.new_code_cell(report_cell.replace("__REPORT_DIR__", repr(str(out)))))
         client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
         nb.cells.pop()
-    nbformat.write(nb, out / f"{ASSIGNMENT}.executed.ipynb")
+    nbformat.write(nb, out / f"{name}.executed.ipynb")
     print(f"executed {source_nb.name} in {os.environ['TOXLAB_MODE']} mode in {time.time() - t:.0f} s -> {out}")
     print((out / "report.txt").read_text())
-    print("bias probe:", json.loads((out / "metrics.json").read_text())["bias"])
-
-    # --- 2. regenerate the release ---
-    release(force=True)
-
-    # --- 3. autograde two example submissions in a scratch copy of the course ---
-    autograde_examples(source_nb)
 
 
-COURSE_FILES = ("nbgrader_config.py", "hidden_checks.py", "instructor.py")
+COURSE_FILES = ("nbgrader_config.py", "instructor.py")
 
 
 def copy_course(dest: Path) -> Path:
@@ -135,11 +137,14 @@ def copy_course(dest: Path) -> Path:
     (dest / "course").mkdir(parents=True)
     for f in COURSE_FILES:
         shutil.copy(COURSE / f, dest / "course" / f)
+    shutil.copytree(COURSE / "hidden_checks", dest / "course" / "hidden_checks",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     return dest
 
 
-def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
-    """Autograde the solution and the untouched release in a scratch course; print and return the scores."""
+def autograde_examples(names: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """Autograde each lab's solution and untouched release in a scratch course; print and return the scores
+    ({assignment: {student: {exercise: points}}})."""
     import tempfile
     import time
 
@@ -154,42 +159,48 @@ def autograde_examples(source_nb: Path) -> dict[str, dict[str, float]]:
         env = {**os.environ, "TOXLAB_MODE": "grade"}
         env.pop(GRADEBOOK_ENV, None)  # the scratch course keeps its own SQLite gradebook
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run([*tool, "release"], check=True, env=env, **quiet)  # also records it in the scratch gradebook
-        blank = nbformat.read(Course(scratch).release(ASSIGNMENT), as_version=4)
-        solved = solved_notebook(blank, nbformat.read(source_nb, as_version=4))
-        for student, notebook in (("example-solution", solved), ("example-untouched", blank)):
-            path = scratch / f"{student}.ipynb"
-            nbformat.write(notebook, path)
-            subprocess.run([*tool, "place", student, str(path)], check=True, env=env, **quiet)
+        subprocess.run([*tool, "release"], check=True, env=env, **quiet)  # also records them in the scratch gradebook
+        for name in names:
+            blank = nbformat.read(Course(scratch).release(name), as_version=4)
+            solved = solved_notebook(blank, nbformat.read(THE_COURSE.source(name), as_version=4))
+            for student, notebook in (("example-solution", solved), ("example-untouched", blank)):
+                path = scratch / student / f"{name}.ipynb"
+                path.parent.mkdir(exist_ok=True)
+                nbformat.write(notebook, path)
+                subprocess.run([*tool, "place", student, str(path)], check=True, env=env, **quiet)
         t = time.time()
         subprocess.run([*tool, "autograde"], check=True, env=env, **quiet)
-        print(f"autograded 2 submissions in {time.time() - t:.0f} s")
-        result = {}
+        print(f"autograded {2 * len(names)} submissions in {time.time() - t:.0f} s")
+        result: dict = {}
         with Gradebook(Course(scratch).sqlite_url()) as gb:
-            for sub in gb.assignment_submissions(ASSIGNMENT):
-                auto = {g.name.removeprefix("check_"): g.auto_score for nb_ in sub.notebooks for g in nb_.grades
-                        if g.name.startswith("check_")}
-                result[sub.student.id] = auto
-                print(f"  {sub.student.id:<18} {sum(auto.values()):g} / {sub.max_code_score:g} autograded points: "
-                      + ", ".join(f"{k}={v:g}" for k, v in auto.items()))
+            for name in names:
+                for sub in gb.assignment_submissions(name):
+                    auto = {g.name.removeprefix("check_"): g.auto_score for nb_ in sub.notebooks for g in nb_.grades
+                            if g.name.startswith("check_")}
+                    result.setdefault(name, {})[sub.student.id] = auto
+                    print(f"  {name}/{sub.student.id:<18} {sum(auto.values()):g} / {sub.max_code_score:g} "
+                          "autograded points: " + ", ".join(f"{k}={v:g}" for k, v in auto.items()))
     return result
 
 
-def autograde(students: list[str], force: bool, workers: int, scheduler: str | None) -> int:
-    """Grade the pending submissions (here, or on Dask) and say what happened; 1 when any failed."""
+def autograde(names: list[str], students: list[str], force: bool, workers: int, scheduler: str | None) -> int:
+    """Grade the pending submissions of each lab (here, or on Dask) and say what happened; 1 when any failed."""
     import time
 
     from toxlab.grading.batch import autograde as grade_all
 
-    t = time.time()
-    summary = grade_all(THE_COURSE, ASSIGNMENT, students, force=force, workers=workers, scheduler=scheduler)
-    for student in summary.repaired:
-        print(f"instructor: {student}'s autograded folder was left half-done by an interrupted run; graded again")
-    print(f"autograded {len(summary.graded)} submission(s) of {ASSIGNMENT} in {time.time() - t:.0f} s"
-          + (f" ({workers} workers)" if workers else f" (Dask scheduler {scheduler})" if scheduler else ""))
-    for student, log in summary.failed.items():
-        print(f"instructor: grading {student} FAILED:\n{log[-3000:]}", file=sys.stderr)
-    return 1 if summary.failed else 0
+    failed = False
+    for name in names:
+        t = time.time()
+        summary = grade_all(THE_COURSE, name, students, force=force, workers=workers, scheduler=scheduler)
+        for student in summary.repaired:
+            print(f"instructor: {student}'s autograded {name} was left half-done by an interrupted run; graded again")
+        print(f"autograded {len(summary.graded)} submission(s) of {name} in {time.time() - t:.0f} s"
+              + (f" ({workers} workers)" if workers else f" (Dask scheduler {scheduler})" if scheduler else ""))
+        for student, log in summary.failed.items():
+            print(f"instructor: grading {student}'s {name} FAILED:\n{log[-3000:]}", file=sys.stderr)
+        failed |= bool(summary.failed)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,31 +211,35 @@ def main(argv: list[str] | None = None) -> int:
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db-url", help=f"the gradebook's database URL (default: ${GRADEBOOK_ENV}, else "
                                      "course/gradebook.db), e.g. postgresql://grader@localhost:5432/toxlab")
+    one = argparse.ArgumentParser(add_help=False)
+    one.add_argument("--assignment", metavar="NAME", help="only this lab (default: every lab under source/)")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("release", parents=[db], help="regenerate release/ from source/")
+    p = sub.add_parser("release", parents=[db, one], help="regenerate release/ from source/")
     p.add_argument("--force", action="store_true", help="overwrite an existing release (it is generated)")
-    p = sub.add_parser("place", help="put a submission in course/submitted/")
+    p = sub.add_parser("place", parents=[one], help="put a submission in course/submitted/")
     p.add_argument("student")
-    p.add_argument("notebook")
+    p.add_argument("notebook", help="the student's notebook; named <assignment>.ipynb, or give --assignment")
     p.add_argument("--force", action="store_true", help="replace the student's existing submission")
-    p = sub.add_parser("autograde", parents=[db], help="autograde submissions")
+    p = sub.add_parser("autograde", parents=[db, one], help="autograde submissions")
     p.add_argument("students", nargs="*", help="only these students (default: every pending submission)")
     p.add_argument("--force", action="store_true", help="re-grade, replacing earlier autograded output")
     p.add_argument("--workers", type=int, default=0,
                    help="grade this many submissions at once on a local Dask cluster (default 0: one by one, here)")
     p.add_argument("--scheduler", help="send the grading to the running Dask scheduler at this address "
                                        "(tcp://host:8786); its workers need toxlab and bubblewrap, not this folder")
-    p = sub.add_parser("report", parents=[db], help="what the class got wrong: per exercise, per check, Canvas CSV")
-    p.add_argument("assignment", nargs="?", default=ASSIGNMENT)
-    p.add_argument("--out", default=str(COURSE / "reports"), help="folder for the CSVs and the chart")
-    p = sub.add_parser("feedback", parents=[db], help="generate HTML feedback")
+    p = sub.add_parser("report", parents=[db, one], help="what the class got wrong: per exercise, per check, Canvas CSV")
+    p.add_argument("lab", nargs="?", metavar="ASSIGNMENT", help="the same as --assignment")
+    p.add_argument("--out", default=str(COURSE / "reports"), help="folder for the CSVs and the chart (one "
+                                                                  "subfolder per lab when there are several)")
+    p = sub.add_parser("feedback", parents=[db, one], help="generate HTML feedback")
     p.add_argument("students", nargs="*")
     p.add_argument("--force", action="store_true", help="regenerate existing feedback")
-    p = sub.add_parser("export", parents=[db], help="export grades as CSV")
+    p = sub.add_parser("export", parents=[db], help="export grades as CSV (every lab)")
     p.add_argument("--to", default=str(COURSE / "grades.csv"))
-    p = sub.add_parser("run-lab", help="the main job: run the lab end to end and grade two examples")
-    p.add_argument("--out", default=str(COURSE.parent / "runs" / "lab"), help="folder for the executed notebook and report")
+    p = sub.add_parser("run-lab", parents=[one], help="the main job: run every lab end to end and grade two examples each")
+    p.add_argument("--out", default=str(COURSE.parent / "runs" / "lab"),
+                   help="folder for the executed notebooks and reports (<out>/<assignment>/)")
     a = ap.parse_args(argv)
     if getattr(a, "db_url", None):
         os.environ[GRADEBOOK_ENV] = a.db_url  # nbgrader's config reads it, here and in the nbgrader it runs
@@ -232,26 +247,33 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--workers {a.workers}: give 0 (grade here, one by one) or more")
     if a.command == "autograde" and a.workers and a.scheduler:
         ap.error("--workers starts a local cluster and --scheduler uses a running one: give one of them")
+    if a.command == "report" and a.lab and a.assignment and a.lab != a.assignment:
+        ap.error(f"report {a.lab} --assignment {a.assignment}: name one lab")
+    named = getattr(a, "assignment", None) or getattr(a, "lab", None)
 
     if a.command == "release":
-        release(a.force)
+        for name in assignments(named):
+            release(name, a.force)
     elif a.command == "place":
-        place(a.student, a.notebook, a.force)
+        place(a.student, a.notebook, named, a.force)
     elif a.command == "autograde":
         ensure_bwrap()
-        return autograde(a.students, a.force, a.workers, a.scheduler)
+        return autograde(assignments(named), a.students, a.force, a.workers, a.scheduler)
     elif a.command == "report":
         from toxlab.grading.report import write_report
 
-        for line in write_report(THE_COURSE, a.assignment, Path(a.out)):
-            print(line)
+        names = assignments(named)
+        for name in names:
+            for line in write_report(THE_COURSE, name, Path(a.out) / name if len(names) > 1 else Path(a.out)):
+                print(line)
     elif a.command == "feedback":
-        for_students(a.students, "generate_feedback", ASSIGNMENT, *(["--force"] if a.force else []))
+        for name in assignments(named):
+            for_students(a.students, "generate_feedback", name, *(["--force"] if a.force else []))
     elif a.command == "export":
         nbgrader("export", f"--to={a.to}")
     elif a.command == "run-lab":
         ensure_bwrap()
-        run_lab(Path(a.out))
+        run_lab(Path(a.out), assignments(named))
     return 0
 
 

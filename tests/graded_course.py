@@ -1,10 +1,10 @@
 """One graded scratch course shared by every test that reads a graded course (run once per session).
 
-It holds the round trip's submissions (the solution, the untouched release, wrong and alternative
-correct fixtures, malformed notebooks: tests/test_course.py), a few repeated wrong fixtures (for
-the report's ranking: tests/test_batch.py) and every attack with a control graded last
-(tests/test_grading_integrity.py). All are graded in one `autograde --workers 2` run: the parallel
-path, as an instructor runs it for a class.
+It holds, for every lab, the round trip's submissions (the solution, the untouched release, wrong
+and alternative correct fixtures, malformed notebooks: tests/test_course.py) and that lab's
+attacks with a control graded last (tests/test_grading_integrity.py); and a few repeated wrong
+fixtures of lab 6a (for the report's ranking: tests/test_batch.py). All are graded in one
+`autograde --workers 2` run over every lab: the parallel path, as an instructor runs it for a class.
 
 The sandbox settings are the shipped ones except a 30 s cell timeout (the infinite loop costs it)
 and a cap of 40 tasks, below an attack's 64 forks, so that the cap visibly binds.
@@ -23,62 +23,66 @@ import nbformat
 import pytest
 from toxlab.grading import solved_notebook
 
-from expected_scores import score_of
+from toxlab import labs
+
+from expected_scores import fixtures, score_of
 from fixtures import attacks as A
-from fixtures.submissions import CORRECT, POINTS, SOLUTION_CELL, WRONG
-from scratch_course import LAB, cell, instructor, make_course, with_cells
+from scratch_course import cell, instructor, make_course, with_cells
 
 SECRET = "sk-toxlab-test-secret-do-not-leak"
 WORKERS = 2
 # submitted several times over, so that the report counts a check failed by many
 REPEATED = [("tokenize", "no_truncation", 2)]
 
-# a handful through real autograde: full loss, partial credit (visible and hidden shares), a hidden-only catch
-THROUGH_AUTOGRADE = [("label_counts", "swapped_order"), ("tokenize", "no_truncation"),
-                     ("weighted_loss", "uses_self_model"), ("predict_proba", "no_eval_mode"),
-                     ("identity_gap", "tied_scores_collapse")]
-CORRECT_THROUGH_AUTOGRADE = [("metrics", "unpack_tuple"), ("training_args", "dict_union_eval_f1"),
-                             ("weighted_loss", "manual_weighted_mean_args_device")]
+
+def fixture(table: str, exercise: str, name: str) -> str:
+    """The source of fixture `name` of `exercise` in its lab's WRONG or CORRECT table."""
+    fx = fixtures(labs.for_exercise(exercise).name)
+    return next(src for n, src, *_ in getattr(fx, table)[exercise] if n == name)
 
 
-def fixture(table: dict, exercise: str, name: str) -> str:
-    return next(src for n, src, *_ in table[exercise] if n == name)
+def grade_cells(nb) -> list[str]:
+    """The grade_ids of the notebook's autograded (check_*) cells, in order."""
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and c.cell_type == "code"]
 
 
-
-def course_submissions(release, solution) -> dict:
-    """The round trip's submissions: {student: notebook}."""
+def course_submissions(lab: str, release, solution) -> dict:
+    """The round trip's submissions of one lab: {student: notebook}."""
+    fx = fixtures(lab)
     subs = {"solution": solution, "blank": release}
-    for ex, name in THROUGH_AUTOGRADE:
-        subs[f"wrong-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: fixture(WRONG, ex, name)})
-    for ex, name in CORRECT_THROUGH_AUTOGRADE:
-        subs[f"correct-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: fixture(CORRECT, ex, name)})
+    for ex, name in fx.THROUGH_AUTOGRADE:
+        subs[f"wrong-{ex}-{name}"] = with_cells(solution, **{fx.SOLUTION_CELL[ex]: fixture("WRONG", ex, name)})
+    for ex, name in fx.CORRECT_THROUGH_AUTOGRADE:
+        subs[f"correct-{ex}-{name}"] = with_cells(solution, **{fx.SOLUTION_CELL[ex]: fixture("CORRECT", ex, name)})
+    first, second = grade_cells(solution)[:2]
     dup = copy.deepcopy(solution)
-    i = next(i for i, c in enumerate(dup.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "check_tokenize")
+    i = next(i for i, c in enumerate(dup.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == first)
     dup.cells.insert(i + 1, copy.deepcopy(dup.cells[i]))
     dup.cells[i + 1]["id"] = dup.cells[i]["id"] + "-copy"  # a copied cell gets a new cell id, as in JupyterLab
     subs["dup-grade-cell"] = dup
     meta = copy.deepcopy(solution)
     for c in meta.cells:
         nbg = c.metadata.get("nbgrader", {})
-        if nbg.get("grade_id") == "check_tokenize":
+        if nbg.get("grade_id") == first:
             nbg["points"] = 50
-        if nbg.get("grade_id") == "check_metrics":
+        if nbg.get("grade_id") == second:
             c.source = "print('all tests passed')"  # a rewritten grade cell: nbgrader restores it
     subs["edited-metadata"] = meta
     for ex, name, n in REPEATED:
-        for i in range(n):
-            subs[f"repeat{i}-{ex}-{name}"] = with_cells(solution, **{SOLUTION_CELL[ex]: fixture(WRONG, ex, name)})
+        if labs.for_exercise(ex).name == lab:
+            for i in range(n):
+                subs[f"repeat{i}-{ex}-{name}"] = with_cells(solution, **{fx.SOLUTION_CELL[ex]: fixture("WRONG", ex, name)})
     return subs
 
 
 def wrong(exercise: str, name: str) -> str:
-    return fixture(WRONG, exercise, name)
+    return fixture("WRONG", exercise, name)
 
 
 def honest(*pairs: tuple[str, str]) -> dict[str, float]:
     """{exercise: what the named wrong fixture alone earns} (partial credit included)."""
-    return {ex: score_of(ex, wrong(ex, name)) for ex, name in pairs}
+    return {ex: score_of(labs.for_exercise(ex).name, ex, wrong(ex, name)) for ex, name in pairs}
 
 
 def nothing(*exercises: str) -> dict[str, float]:
@@ -86,7 +90,7 @@ def nothing(*exercises: str) -> dict[str, float]:
 
 
 def attacks(solution) -> dict[str, tuple[object, dict[str, float]]]:
-    """{student: (notebook, {exercise: the points it must score; every other exercise full marks})}."""
+    """Lab 6a's attacks: {student: (notebook, {exercise: the points it must score; every other exercise full marks})}."""
     right = {gid: cell(solution, gid).source for gid in (
         "count_labels", "compute_class_weights", "tokenize", "clean_columns", "compute_metrics",
         "make_training_args", "weighted_loss", "predict_proba", "identity_gap")}
@@ -198,7 +202,8 @@ def attacks(solution) -> dict[str, tuple[object, dict[str, float]]]:
 ESCAPE = '''import os, pathlib
 _found = {}
 _here = pathlib.Path.cwd()
-for _p in [*(q / "hidden_checks.py" for q in _here.parents[:5]), *(q / "source" for q in _here.parents[:5]),
+for _p in [*(q / "hidden_checks" for q in _here.parents[:5]), *(q / "course" / "hidden_checks" for q in _here.parents[:5]),
+           *(q / "source" for q in _here.parents[:5]),
            pathlib.Path(os.environ.get("TOXLAB_HIDDEN_CHECKS", "/nonexistent"))]:
     try:
         _found[str(_p)] = _p.read_text()[:3000] if _p.is_file() else sorted(str(x) for x in _p.rglob("*"))[:50]
@@ -222,8 +227,8 @@ for _pid in [p for p in os.listdir("/proc") if p.isdigit()]:  # every process it
 
 
 
-def full_marks() -> dict[str, float]:
-    return {f"check_{ex}": float(p) for ex, p in POINTS.items()}
+def full_marks(lab: str) -> dict[str, float]:
+    return {f"check_{ex}": float(p) for ex, p in fixtures(lab).POINTS.items()}
 
 
 GRADING_ENV = {"TOXLAB_CELL_TIMEOUT": "30", "TOXLAB_SANDBOX_PROCESSES": "40", "TOXLAB_TEST_SECRET": SECRET,
@@ -233,33 +238,47 @@ GRADING_ENV = {"TOXLAB_CELL_TIMEOUT": "30", "TOXLAB_SANDBOX_PROCESSES": "40", "T
 @dataclass
 class GradedCourse:
     root: Path  # the scratch course: source/, release/, course/ (gradebook, submitted/, autograded/)
-    subs: dict  # {student: notebook} of the round trip
-    attacks: dict  # {student: {exercise: points it must score; the rest full marks}}
+    subs: dict  # {lab: {student: notebook}} of the round trip
+    attacks: dict  # {lab: {student: {exercise: points it must score; the rest full marks}}}
     result: object  # the autograde run's CompletedProcess
     started: float  # time.time() when autograde started
     env: dict  # the environment it ran with
     leftovers: list  # toxlab-* temporary folders made during the run and still there when it ended
 
 
-def place_all(root: Path, subs: dict) -> None:
+def place_all(root: Path, lab: str, subs: dict) -> None:
     """Write each {student: notebook} into submitted/ (what `instructor.py place` does, without a process each)."""
     for student, nb in subs.items():
-        path = root / "course" / "submitted" / student / LAB / f"{LAB}.ipynb"
+        path = root / "course" / "submitted" / student / lab / f"{lab}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, path)
 
 
+ATTACKS = {"toxicity_lab": attacks}  # each lab's attack builder
+ATTACK_NAMES = {"toxicity_lab": ["tamper-python", "tamper-files", "tamper-cells", "tamper-ipython", "exits",
+                                 "resources", "escape", "output", "killer", "forge", "daemon", "shm-1-writer",
+                                 "shm-2-reader", "leaky"]}
+
+
+def lab_attacks(lab: str, solution) -> dict:
+    """{student: (notebook, {exercise: points})}: the lab's attacks (ATTACKS)."""
+    assert lab in ATTACKS, f"{lab} has no attacks in ATTACKS: the integrity tests must cover every lab"
+    return ATTACKS[lab](solution)
+
+
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory) -> GradedCourse:
-    """Every submission above, graded in one parallel autograde run."""
+    """Every submission above, of every lab, graded in one parallel autograde run."""
     env = {**os.environ, **GRADING_ENV}
     root = tmp_path_factory.mktemp("graded-course")
-    release, source = make_course(root, env)
-    solution = solved_notebook(release, source)
-    subs = course_submissions(release, solution)
-    hostile = attacks(solution)
-    place_all(root, {**subs, **{k: nb for k, (nb, _) in hostile.items()}, "zz-control": solution})
-    stray = root / "course" / "submitted" / "tamper-files" / LAB
+    notebooks = make_course(root, env)
+    subs, hostile = {}, {}
+    for lab, (release, source) in notebooks.items():
+        solution = solved_notebook(release, source)
+        subs[lab] = course_submissions(lab, release, solution)
+        hostile[lab] = lab_attacks(lab, solution)
+        place_all(root, lab, {**subs[lab], **{k: nb for k, (nb, _) in hostile[lab].items()}, "zz-control": solution})
+    stray = root / "course" / "submitted" / "tamper-files" / "toxicity_lab"
     (stray / "conftest.py").write_text("def pytest_runtest_call(item):\n    item.runtest = lambda: None\n")
     (stray / "pytest.ini").write_text("[pytest]\naddopts = -p no_fail\n")
     (stray / "no_fail.py").write_text("def pytest_runtest_call(item):\n    item.runtest = lambda: None\n")
@@ -267,5 +286,7 @@ def graded_course(tmp_path_factory) -> GradedCourse:
     res = instructor(root, "autograde", "--workers", str(WORKERS), env=env)
     (root / "autograde.log").write_text(res.stdout + res.stderr)
     leftovers = [p for p in Path(tempfile.gettempdir()).glob("toxlab-*") if p.stat().st_mtime > t]
-    print(f"autograded {len(subs) + len(hostile) + 1} submissions with {WORKERS} workers in {time.time() - t:.0f} s")
-    return GradedCourse(root, subs, {k: want for k, (_, want) in hostile.items()}, res, t, env, leftovers)
+    n = sum(len(subs[lab]) + len(hostile[lab]) + 1 for lab in subs)
+    print(f"autograded {n} submissions of {len(subs)} labs with {WORKERS} workers in {time.time() - t:.0f} s")
+    return GradedCourse(root, subs, {lab: {k: want for k, (_, want) in h.items()} for lab, h in hostile.items()},
+                        res, t, env, leftovers)

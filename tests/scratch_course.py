@@ -14,7 +14,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "course"))
 from instructor import copy_course  # noqa: E402 - course/ is a folder of scripts, not a package
 
-LAB = "toxicity_lab"
 
 
 def instructor(course: Path, *args: str, env: dict | None = None, timeout: float = 3000) -> subprocess.CompletedProcess:
@@ -23,14 +22,15 @@ def instructor(course: Path, *args: str, env: dict | None = None, timeout: float
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def make_course(root: Path, env: dict | None = None):
-    """Copy source/ and the course config to `root` and release; return (release, source) notebooks."""
+def make_course(root: Path, env: dict | None = None) -> dict:
+    """Copy source/ and the course config to `root` and release every lab; return {lab: (release, source)}."""
+    from toxlab import labs
+
     copy_course(root)
     res = instructor(root, "release", env=env)
     assert res.returncode == 0, res.stderr[-3000:]
-    release = nbformat.read(root / "release" / LAB / f"{LAB}.ipynb", as_version=4)
-    source = nbformat.read(root / "source" / LAB / f"{LAB}.ipynb", as_version=4)
-    return release, source
+    return {lab: (nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4),
+                  nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4)) for lab in labs.LABS}
 
 
 def cell(nb, grade_id: str):
@@ -46,23 +46,23 @@ def with_cells(nb, **sources: str):
     return nb
 
 
-def submit(root: Path, submissions: dict, env: dict | None = None) -> None:
-    """Place each {student: notebook} as that student's submission."""
+def submit(root: Path, lab: str, submissions: dict, env: dict | None = None) -> None:
+    """Place each {student: notebook} as that student's submission of `lab`."""
     for student, nb in submissions.items():
-        path = root / "subs" / f"{student}.ipynb"
-        path.parent.mkdir(exist_ok=True)
+        path = root / "subs" / student / f"{lab}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, path)
         res = instructor(root, "place", student, str(path), env=env)
         assert res.returncode == 0, res.stderr
 
 
-def scores(root: Path) -> dict[str, dict[str, float]]:
-    """{student: {grade cell: autograded score}} from the copy's gradebook."""
+def scores(root: Path, lab: str) -> dict[str, dict[str, float]]:
+    """{student: {grade cell: autograded score}} of `lab` from the copy's gradebook."""
     from nbgrader.api import Gradebook
 
     out = {}
     with Gradebook(f"sqlite:///{root / 'course' / 'gradebook.db'}") as gb:
-        for sub in gb.assignment_submissions(LAB):
+        for sub in gb.assignment_submissions(lab):
             out[sub.student.id] = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades}
     return out
 

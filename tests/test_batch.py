@@ -22,30 +22,32 @@ import postgres
 import pytest
 from expected_scores import score_of
 from graded_course import GRADING_ENV, full_marks, wrong
-from scratch_course import LAB, autograded, instructor, make_course
+from scratch_course import autograded, instructor, make_course
 
+from toxlab import labs
 from toxlab.grading import results, solved_notebook
 from toxlab.grading.course import Course, database_url
 
 pytestmark = pytest.mark.course
+LAB = "toxicity_lab"  # the database and report tests grade one lab; the parallel-equals-serial test, every lab
 
 AGAIN_SERIALLY = ["solution", "blank", "wrong-tokenize-no_truncation", "correct-metrics-unpack_tuple",
                   "edited-metadata", "tamper-python", "output"]
 
 
-def gradebook(url: str) -> dict[str, dict[str, float | None]]:
+def gradebook(url: str, lab: str = LAB) -> dict[str, dict[str, float | None]]:
     """{student: {grade cell: auto score}} of the assignment, from any gradebook URL."""
     from nbgrader.api import Gradebook
 
     with Gradebook(database_url(url)) as gb:
         return {s.student.id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
-                for s in gb.assignment_submissions(LAB)}
+                for s in gb.assignment_submissions(lab)}
 
 
-def check_rows(url: str) -> dict[str, list[tuple]]:
+def check_rows(url: str, lab: str = LAB) -> dict[str, list[tuple]]:
     """{student: sorted (exercise, check, hidden, passed, points_lost, hint)} from toxlab's check records."""
     out: dict[str, list[tuple]] = {}
-    for r in results.load(database_url(url), LAB):
+    for r in results.load(database_url(url), lab):
         out.setdefault(r["student"], []).append((r["exercise"], r["check"], r["hidden"], r["passed"],
                                                  round(r["points_lost"], 6), r["hint"]))
     return {k: sorted(v) for k, v in out.items()}
@@ -60,22 +62,26 @@ def test_parallel_results_equal_a_serial_run_check_by_check(graded_course, tmp_p
     res = instructor(tmp_path, "autograde", env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     serial, parallel = Course(tmp_path).sqlite_url(), Course(graded_course.root).sqlite_url()
-    want_scores, want_checks = gradebook(parallel), check_rows(parallel)
-    got_scores, got_checks = gradebook(serial), check_rows(serial)
-    where = {r["student"]: r["where"] for r in results.load(parallel, LAB, results.runs)}
-    assert where and all(w.startswith("dask") for w in where.values()), f"graded in the coordinator, not on workers: {where}"
-    assert {r["where"] for r in results.load(serial, LAB, results.runs)} == {"local"}
-    for student in AGAIN_SERIALLY:
-        assert got_scores[student] == want_scores[student], student
-        assert got_checks[student] == want_checks[student], student
-        assert len(got_checks[student]) > 20, f"{student}: only {len(got_checks[student])} check records"
-    # and the graded notebooks show the same verdicts
-    for student in AGAIN_SERIALLY:
-        def verdicts(root):
-            nb = nbformat.read(Course(root).autograded(student, LAB), as_version=4)
-            return [o.get("text", "") for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
-                    for o in c.get("outputs", [])]
-        assert verdicts(tmp_path) == verdicts(graded_course.root), student
+    for lab in labs.LABS:
+        want_scores, want_checks = gradebook(parallel, lab), check_rows(parallel, lab)
+        got_scores, got_checks = gradebook(serial, lab), check_rows(serial, lab)
+        where = {r["student"]: r["where"] for r in results.load(parallel, lab, results.runs)}
+        assert where and all(w.startswith("dask") for w in where.values()), f"graded in the coordinator: {where}"
+        assert {r["where"] for r in results.load(serial, lab, results.runs)} == {"local"}
+        again = [s for s in AGAIN_SERIALLY if s in want_scores]
+        assert {"solution", "blank"} <= set(again), f"{lab}: {again}"
+        for student in again:
+            assert got_scores[student] == want_scores[student], (lab, student)
+            assert got_checks[student] == want_checks[student], (lab, student)
+            assert len(got_checks[student]) > 2 * len(labs.get(lab).exercises()), (
+                f"{lab}/{student}: only {len(got_checks[student])} check records")
+        # and the graded notebooks show the same verdicts
+        for student in again:
+            def verdicts(root):
+                nb = nbformat.read(Course(root).autograded(student, lab), as_version=4)
+                return [o.get("text", "") for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+                        for o in c.get("outputs", [])]
+            assert verdicts(tmp_path) == verdicts(graded_course.root), (lab, student)
 
 
 def _graded_students(url: str) -> set[str]:
@@ -105,7 +111,7 @@ def test_postgres_gradebook_survives_a_second_writer_a_kill_and_a_dead_worker(tm
     env = {**os.environ, **GRADING_ENV}
     with postgres.server() as url:
         env_db = {**env, "TOXLAB_GRADEBOOK": url}
-        release, source = make_course(tmp_path, env_db)
+        release, source = make_course(tmp_path, env_db)[LAB]
         assert not (tmp_path / "course" / "gradebook.db").exists(), "release wrote SQLite, not the server"
         solution = solved_notebook(release, source)
         subs = {f"s{i}": solution for i in range(4)} | {"blank": release}
@@ -115,7 +121,7 @@ def test_postgres_gradebook_survives_a_second_writer_a_kill_and_a_dead_worker(tm
         for student, nb in subs.items():
             path = tmp_path / f"{student}.ipynb"
             nbformat.write(nb, path)
-            assert instructor(tmp_path, "place", student, str(path), env=env_db).returncode == 0
+            assert instructor(tmp_path, "place", student, str(path), "--assignment", LAB, env=env_db).returncode == 0
         cmd = [sys.executable, str(tmp_path / "course" / "instructor.py"), "autograde", "--workers", "2",
                "--db-url", url]
         run = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -152,10 +158,10 @@ def test_postgres_gradebook_survives_a_second_writer_a_kill_and_a_dead_worker(tm
         got = gradebook(url)
         assert set(got) == set(subs)
         for s in (f"s{i}" for i in range(4)):
-            assert autograded(got[s]) == full_marks(), s
-        assert autograded(got["blank"]) == {k: 0.0 for k in full_marks()}
-        assert autograded(got["wrong"]) == pytest.approx({**full_marks(),
-                                                          "check_tokenize": score_of("tokenize", wrong("tokenize", "no_truncation"))})
+            assert autograded(got[s]) == full_marks(LAB), s
+        assert autograded(got["blank"]) == {k: 0.0 for k in full_marks(LAB)}
+        earned = score_of(LAB, "tokenize", wrong("tokenize", "no_truncation"))
+        assert autograded(got["wrong"]) == pytest.approx({**full_marks(LAB), "check_tokenize": earned})
         with Gradebook(database_url(url)) as gb:
             assert gb.find_grade("written_answer", LAB, LAB, first).manual_score == 2.5
             assert gb.find_comment("written_answer", LAB, LAB, first).manual_comment == "good answer"
@@ -172,7 +178,7 @@ def test_postgres_gradebook_survives_a_second_writer_a_kill_and_a_dead_worker(tm
 
 def test_report_counts_every_failed_check_and_writes_csvs_a_chart_and_canvas_grades(graded_course, tmp_path):
     root = graded_course.root
-    res = instructor(root, "report", "--out", str(tmp_path), env=graded_course.env)
+    res = instructor(root, "report", LAB, "--out", str(tmp_path), env=graded_course.env)
     assert res.returncode == 0, res.stderr[-3000:]
     checks = pd.read_csv(tmp_path / f"{LAB}-checks.csv")
     exercises = pd.read_csv(tmp_path / f"{LAB}-exercises.csv")

@@ -17,68 +17,75 @@ import pytest
 
 import expected_scores
 from conftest import ROOT
-from expected_scores import HIDDEN, SOURCE, solution_sources
-from fixtures.submissions import CORRECT, CPU_INVISIBLE, SOLUTION_CELL, WRONG
-from toxlab.grading import VISIBLE_CHECKS, ExerciseFailed, LocalStudent, check, run_check_files, run_checks
+from expected_scores import fixtures, hidden, solution_sources
+from toxlab import labs
+from toxlab.grading import ExerciseFailed, LocalStudent, check, run_check_files, run_checks
 from toxlab.grading.checker import shares
+
+LABS = list(labs.LABS)
+
+
+@pytest.fixture(scope="module", params=LABS)
+def lab(request) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def base_ns() -> dict:
-    return expected_scores.base_namespace()
+def fx(lab):
+    return fixtures(lab)
 
 
 @pytest.fixture(autouse=True)
 def hidden_checks(monkeypatch):
-    monkeypatch.setenv("TOXLAB_HIDDEN_CHECKS", str(HIDDEN))
+    monkeypatch.setenv("TOXLAB_HIDDEN_CHECKS", str(expected_scores.HIDDEN_DIR))
 
 
-def namespace(base: dict, replace: tuple[str, str] | None = None) -> dict:
+def namespace(lab: str, replace: tuple[str, str] | None = None) -> dict:
     """The notebook's globals with every solution cell run, one optionally replaced (grade_id, source)."""
-    return expected_scores.namespace(base, dict([replace]) if replace else None)
+    return expected_scores.namespace(lab, dict([replace]) if replace else None)
 
 
-def first_failure(ns: dict, exercise: str) -> str | None:
+def first_failure(lab: str, ns: dict, exercise: str) -> str | None:
     """The first of the exercise's checks (visible, then hidden) that fails, or None."""
-    outcomes = run_check_files(exercise, LocalStudent(ns), [VISIBLE_CHECKS, HIDDEN], first_failure=True)
+    outcomes = run_check_files(exercise, LocalStudent(ns), [labs.get(lab).checks, hidden(lab)], first_failure=True)
     failed = [o for o in outcomes if not o.passed]
     return f"{'hidden: ' if failed[0].hidden else ''}{failed[0].name}" if failed else None
 
 
-def visible_checks() -> dict[str, list[str]]:
+def visible_checks(lab: str) -> dict[str, list[str]]:
     """exercise -> names of its visible checks, in file order."""
     found: dict[str, list[str]] = {}
-    for ex, what in re.findall(r"^def test_(\w+?)__(\w+)\(", VISIBLE_CHECKS.read_text(), re.M):
+    for ex, what in re.findall(r"^def test_(\w+?)__(\w+)\(", labs.get(lab).checks.read_text(), re.M):
         found.setdefault(ex, []).append(what.replace("_", " "))
     return found
 
 
 @pytest.fixture(scope="module")
-def matrix(base_ns, request) -> list[tuple[str, str, str, str | None]]:
-    """(exercise, 'wrong'|'correct', fixture, first failing check) for every fixture, printed as a table."""
+def matrix(lab, fx, request) -> list[tuple[str, str, str, str | None]]:
+    """(exercise, 'wrong'|'correct', fixture, first failing check) for every fixture of the lab, printed as a table."""
     rows = []
-    for ex in SOLUTION_CELL:
-        for kind, cases in (("wrong", WRONG[ex]), ("correct", CORRECT[ex])):
+    for ex in fx.SOLUTION_CELL:
+        for kind, cases in (("wrong", fx.WRONG[ex]), ("correct", fx.CORRECT[ex])):
             for name, src, *_ in cases:
-                rows.append((ex, kind, name, first_failure(namespace(base_ns, (SOLUTION_CELL[ex], src)), ex)))
-    lines = [f"{'exercise':<14} {'fixture':<8} {'name':<36} first failing check", "-" * 100]
-    lines += [f"{ex:<14} {kind:<8} {name:<36} {failed or '(passes)'}" for ex, kind, name, failed in rows]
+                rows.append((ex, kind, name, first_failure(lab, namespace(lab, (fx.SOLUTION_CELL[ex], src)), ex)))
+    lines = [f"{'exercise':<18} {'fixture':<8} {'name':<36} first failing check", "-" * 100]
+    lines += [f"{ex:<18} {kind:<8} {name:<36} {failed or '(passes)'}" for ex, kind, name, failed in rows]
     out = ROOT / "test-output"
     out.mkdir(exist_ok=True)
-    (out / "fixture-matrix.txt").write_text("\n".join(lines) + "\n")
+    (out / f"fixture-matrix-{lab}.txt").write_text("\n".join(lines) + "\n")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None and capture is not None:
         with capture.global_and_fixture_disabled():  # past pytest's capture, into the run's own output
-            reporter.write_line("\nfixture matrix (also in test-output/fixture-matrix.txt):")
+            reporter.write_line(f"\nfixture matrix of {lab} (also in test-output/fixture-matrix-{lab}.txt):")
             for line in lines:
                 reporter.write_line(line)
     return rows
 
 
-def test_reference_solutions_pass(base_ns):
-    ns = namespace(base_ns)
-    outcomes = [o for hidden in (False, True) for o in run_checks(list(SOLUTION_CELL), ns, hidden=hidden)]
+def test_reference_solutions_pass(lab, fx):
+    ns = namespace(lab)
+    outcomes = [o for hidden in (False, True) for o in run_checks(list(fx.SOLUTION_CELL), ns, hidden=hidden)]
     failing = [f"{o.exercise}: {o.name}: {o.hint}" for o in outcomes if not o.passed]
     assert not failing, f"failing with the reference solution: {failing}"
 
@@ -93,43 +100,44 @@ def test_every_correct_variant_passes_every_check(matrix):
     assert not rejected, f"correct variants that a check rejects: {rejected}"
 
 
-def test_a_fixture_cell_touches_no_other_exercise(base_ns):
+def test_a_fixture_cell_touches_no_other_exercise(lab, fx):
     """A fixture only (re)defines its own exercise's names, so it cannot change another exercise's score."""
-    sources = solution_sources()
+    base_ns = expected_scores.base_namespace(lab)
+    sources = solution_sources(lab)
     clashes = []
-    for ex in SOLUTION_CELL:
+    for ex in fx.SOLUTION_CELL:
         others = set(base_ns)
         for gid, src in sources.items():
-            if gid != SOLUTION_CELL[ex]:
+            if gid != fx.SOLUTION_CELL[ex]:
                 scratch: dict = dict(base_ns)
                 exec(compile(src, gid, "exec"), scratch)  # noqa: S102
                 others |= {k for k in scratch if k not in base_ns}
-        for name, src, *_ in WRONG[ex] + CORRECT[ex]:
+        for name, src, *_ in fx.WRONG[ex] + fx.CORRECT[ex]:
             scratch = dict(base_ns)
             exec(compile(src, name, "exec"), scratch)  # noqa: S102
             rebound = {k for k, v in scratch.items() if k in others and not k.startswith("__")
                        and (k not in base_ns or base_ns[k] is not v)}
-            rebound -= {"accuracy_score", "precision_recall_fscore_support"}  # the metrics cell's own imports
+            rebound -= getattr(fx, "SHARED_IMPORTS", set())  # library names more than one cell imports
             if rebound:
                 clashes.append(f"{ex}/{name} rebinds {sorted(rebound)}")
     assert not clashes, clashes
 
 
-def test_every_visible_check_is_the_first_to_fail_for_some_fixture(matrix):
+def test_every_visible_check_is_the_first_to_fail_for_some_fixture(lab, matrix):
     firsts = {(ex, failed) for ex, kind, _, failed in matrix if kind == "wrong" and failed}
-    idle = [f"{ex}: {what}" for ex, names in visible_checks().items() for what in names if (ex, what) not in firsts]
+    idle = [f"{ex}: {what}" for ex, names in visible_checks(lab).items() for what in names if (ex, what) not in firsts]
     assert not idle, f"visible checks that no wrong fixture trips first (they catch nothing new): {idle}"
 
 
-def test_every_hidden_check_catches_a_wrong_fixture(base_ns):
+def test_every_hidden_check_catches_a_wrong_fixture(lab, fx):
     """Each hidden check, run alone, fails for at least one wrong fixture of its exercise."""
-    names = re.findall(r"^def test_(\w+?)__(\w+)\(", HIDDEN.read_text(), re.M)
+    names = re.findall(r"^def test_(\w+?)__(\w+)\(", hidden(lab).read_text(), re.M)
     idle = []
-    for ex in SOLUTION_CELL:
+    for ex in fx.SOLUTION_CELL:
         want = {what.replace("_", " ") for e, what in names if e == ex}
         caught: set[str] = set()
-        for _, src, *_ in WRONG[ex]:
-            outcomes = run_check_files(ex, LocalStudent(namespace(base_ns, (SOLUTION_CELL[ex], src))), [HIDDEN])
+        for _, src, *_ in fx.WRONG[ex]:
+            outcomes = run_check_files(ex, LocalStudent(namespace(lab, (fx.SOLUTION_CELL[ex], src))), [hidden(lab)])
             caught |= {o.name for o in outcomes if not o.passed}
             if caught >= want:
                 break
@@ -145,10 +153,20 @@ def test_most_wrong_fixtures_are_caught_before_submitting(matrix):
         f"{[f'{ex}/{n}' for ex, _, n, f in wrong if f and f.startswith('hidden')]}")
 
 
-def test_enough_fixtures_per_exercise():
-    for ex in SOLUTION_CELL:
-        assert len(WRONG[ex]) >= 5 and len(CORRECT[ex]) >= 3, f"{ex}: {len(WRONG[ex])} wrong, {len(CORRECT[ex])} correct"
-    assert all(why for cases in CPU_INVISIBLE.values() for _, _, why in cases)
+def test_enough_fixtures_per_exercise(fx):
+    for ex in fx.SOLUTION_CELL:
+        assert len(fx.WRONG[ex]) >= 5 and len(fx.CORRECT[ex]) >= 3, (
+            f"{ex}: {len(fx.WRONG[ex])} wrong, {len(fx.CORRECT[ex])} correct")
+    assert all(why for cases in getattr(fx, "CPU_INVISIBLE", {}).values() for _, _, why in cases)
+
+
+def test_exercise_names_are_unique_across_labs():
+    """Grade cells name only the exercise; its lab is found by name (toxlab.labs.for_exercise)."""
+    seen: dict[str, str] = {}
+    for name, lab in labs.LABS.items():
+        for ex in lab.exercises():
+            assert ex not in seen, f"exercise {ex!r} is in both {seen[ex]} and {name}"
+            seen[ex] = name
 
 
 def test_points_are_shared_out_among_checks():
@@ -163,27 +181,30 @@ def test_points_are_shared_out_among_checks():
     assert shares([o(False), o(False)], 2)[0] == 0.0
 
 
-def test_check_prints_summary_and_raises(base_ns, capsys):
-    check("identity_gap", namespace(base_ns))
+def test_check_prints_summary_and_raises(capsys):
+    from toxlab.labs.toxicity_lab.fixtures import WRONG
+
+    check("identity_gap", namespace("toxicity_lab"))
     assert "PASS" in capsys.readouterr().out
     wrong = dict((n, s) for n, s, _ in WRONG["identity_gap"])["first_minus_last"]
     with pytest.raises(ExerciseFailed, match="failed"):
-        check("identity_gap", namespace(base_ns, ("identity_gap", wrong)))
+        check("identity_gap", namespace("toxicity_lab", ("identity_gap", wrong)))
     out = capsys.readouterr()
     assert "FAIL" in out.out and "hint: gap = highest score - lowest score" in out.out and out.err == ""
 
 
-def test_unknown_exercise_and_missing_hidden_checks(base_ns, monkeypatch):
-    with pytest.raises(ExerciseFailed, match="no checks named"):
+def test_unknown_exercise_and_missing_hidden_checks(monkeypatch):
+    with pytest.raises(ExerciseFailed, match="no lab has checks named test_nope__"):
         check("nope", {})
     monkeypatch.delenv("TOXLAB_HIDDEN_CHECKS")
     with pytest.raises(ExerciseFailed, match="hidden checks not found"):
-        check("tokenize", namespace(base_ns), hidden=True)
+        check("tokenize", namespace("toxicity_lab"), hidden=True)
 
 
-def test_grade_cells_call_visible_and_hidden_checks():
-    nb = nbformat.read(SOURCE, as_version=4)
+def test_grade_cells_call_visible_and_hidden_checks(lab, fx):
+    nb = nbformat.read(expected_scores.source(lab), as_version=4)
     cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
-    assert {re.search(r'check\("(\w+)"', c.source).group(1) for c in cells} == set(SOLUTION_CELL)
+    assert {re.search(r'check\("(\w+)"', c.source).group(1) for c in cells} == set(fx.SOLUTION_CELL)
+    assert set(fx.SOLUTION_CELL) == set(labs.get(lab).exercises()), "every exercise with checks has a grade cell"
     for c in cells:
         assert "### BEGIN HIDDEN TESTS" in c.source and "hidden=True" in c.source

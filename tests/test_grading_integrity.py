@@ -17,10 +17,12 @@ import nbformat
 import pytest
 from conftest import ROOT
 from fixtures import attacks as A
-from graded_course import SECRET, full_marks
-from scratch_course import LAB, autograded, cell, instructor, scores
+from graded_course import ATTACK_NAMES, SECRET, full_marks
+from scratch_course import autograded, cell, instructor, scores
 
 pytestmark = pytest.mark.course
+LAB = "toxicity_lab"  # the attacks on the machinery itself ride on lab 6a's cells; each lab has its own too
+HIDDEN = "".join(p.read_text() for p in sorted((ROOT / "course" / "hidden_checks").glob("*.py")))
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +36,21 @@ def env(graded_course):
     return graded_course.env
 
 
-def test_every_submission_is_graded_and_the_run_reaches_the_control(graded):
+@pytest.mark.parametrize("lab", list(ATTACK_NAMES))
+def test_every_submission_is_graded_and_the_run_reaches_the_control(graded, lab):
     root, expected, res, _ = graded
-    got = scores(root)
-    assert set(expected) | {"zz-control"} <= set(got), f"not graded: {set(expected) - set(got)}; see {root}/autograde.log"
-    assert autograded(got["zz-control"]) == full_marks()
+    got = scores(root, lab)
+    assert set(expected[lab]) == set(ATTACK_NAMES[lab]), "ATTACK_NAMES lists every attack"
+    assert set(expected[lab]) | {"zz-control"} <= set(got), (
+        f"not graded: {set(expected[lab]) - set(got)}; see {root}/autograde.log")
+    assert autograded(got["zz-control"]) == full_marks(lab)
 
 
-@pytest.mark.parametrize("student", ["tamper-python", "tamper-files", "tamper-cells", "tamper-ipython", "exits",
-                                     "resources", "escape", "output", "killer", "forge", "daemon", "shm-1-writer",
-                                     "shm-2-reader", "leaky"])
-def test_attack_scores_exactly_what_its_honest_content_earns(graded, student):
+@pytest.mark.parametrize("lab,student", [(lab, s) for lab, names in ATTACK_NAMES.items() for s in names])
+def test_attack_scores_exactly_what_its_honest_content_earns(graded, lab, student):
     root, expected, *_ = graded
-    want = {**full_marks(), **{f"check_{ex}": v for ex, v in expected[student].items()}}
-    got = autograded(scores(root)[student])
+    want = {**full_marks(lab), **{f"check_{ex}": v for ex, v in expected[lab][student].items()}}
+    got = autograded(scores(root, lab)[student])
     assert got == pytest.approx(want), f"{student}: {got}, want {want} (see {root}/course/autograded/{student})"
 
 
@@ -58,12 +61,11 @@ def _autograded_nb(root: Path, student: str) -> str:
 def test_escape_cannot_write_the_gradebook_or_outside_nor_read_the_instructors_files(graded, env):
     root, *_ = graded
     assert not list(root.rglob("PWNED.txt")), "a submission wrote outside its folder"
-    assert len(scores(root)) >= 15, "the gradebook lost students"
+    assert len(scores(root, LAB)) >= 15, "the gradebook lost students"
     nb = nbformat.reads(_autograded_nb(root, "escape"), as_version=4)
     out = "".join(o.get("text", "") for o in cell(nb, "predict_proba").outputs)  # what the student's code saw
     assert "'wrote " in out, f"the escape cell did not run as expected: {out[:500]}"
-    hidden = (ROOT / "course" / "hidden_checks.py").read_text()
-    for line in _code_lines(hidden):
+    for line in _code_lines(HIDDEN):
         assert line not in out, f"the submission read the hidden checks: {line!r}"
     assert "BEGIN HIDDEN TESTS" not in out and "BEGIN SOLUTION" not in out
     assert SECRET not in out, "the kernel saw the grader's credentials"
@@ -87,9 +89,8 @@ def test_students_share_no_memory_or_temp_files(graded):
 def test_no_hint_carries_hidden_text_or_hidden_inputs(graded):
     root = graded[0]
     out = _outputs(root, "leaky")
-    hidden = (ROOT / "course" / "hidden_checks.py").read_text()
     assert "LEAK" in out and "SEEN" in out, "the leaky functions did not run"
-    assert not any(line in out for line in _code_lines(hidden)), "a hint carries hidden-check code"
+    assert not any(line in out for line in _code_lines(HIDDEN)), "a hint carries hidden-check code"
     # the hidden metrics check's logits (0.1, 0.9, 0.8, ...) were seen by the code, but come back only as literals
     nb = nbformat.reads(_autograded_nb(root, "leaky"), as_version=4)
     verdict = "".join(o.get("text", "") for o in cell(nb, "check_metrics").outputs)
@@ -142,10 +143,9 @@ def test_hidden_checks_never_reach_release_or_feedback(graded):
     root, expected, *_ = graded
     res = instructor(root, "feedback")
     assert res.returncode == 0, res.stderr[-3000:]
-    hidden = (ROOT / "course" / "hidden_checks.py").read_text()
-    lines = _code_lines(hidden)
+    lines = _code_lines(HIDDEN)
     assert len(lines) > 10
-    names = [ln.split("(")[0].removeprefix("def ") for ln in hidden.splitlines() if ln.startswith("def test_")]
+    names = [ln.split("(")[0].removeprefix("def ") for ln in HIDDEN.splitlines() if ln.startswith("def test_")]
     places = [*(root / "course" / "feedback").rglob("*"), *(ROOT / "release").rglob("*"), *(root / "release").rglob("*")]
     files = [p for p in places if p.is_file()]
     assert any(p.suffix == ".html" for p in files)

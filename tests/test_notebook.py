@@ -62,7 +62,7 @@ def test_cpu_mode_on_demo_data(tmp_path, monkeypatch):
 
 def test_grading_always_runs_in_grade_mode(monkeypatch):
     """A student's MODE = "cpu" must not turn a graded notebook into a minutes-long training run."""
-    from toxlab.lab import detect_mode
+    from toxlab.labs import detect_mode
 
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     assert detect_mode("cpu") == "cpu"

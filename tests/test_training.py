@@ -244,7 +244,7 @@ def test_layerwise_rates_shrink_from_head_to_embeddings(tmp_path, tiny_model):
 
 def test_cpu_mode_names_the_cpu_preset():
     """One recipe: the lab's cpu mode takes its numbers from toxlab.training.PRESETS["cpu"], not a copy."""
-    from toxlab.lab import lab_config
+    from toxlab.labs.toxicity_lab.modes import lab_config
     from toxlab.training import PRESETS
 
     cfg, recipe = lab_config("cpu"), PRESETS["cpu"]

@@ -29,13 +29,14 @@ import pytest
 
 from conftest import ROOT
 from fixtures.submissions import POINTS
-from scratch_course import LAB, instructor, make_course, submit
+from scratch_course import instructor, make_course, submit
 from toxlab.data import make_demo_data
 from toxlab.grading import solved_notebook
 
 pytestmark = pytest.mark.e2e
 OUT = ROOT / "test-output" / "e2e"
 BROKEN = ROOT / "tests" / "fixtures" / "broken_lab.ipynb"
+LAB = "toxicity_lab"  # the browser walk-through uses lab 6a: what it checks is JupyterLab and nbgrader, not a lab
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"]
 
@@ -78,9 +79,9 @@ class Lab:
 def lab(tmp_path_factory):
     """A course copy with one autograded submission, served by JupyterLab; stopped even when tests fail."""
     root = tmp_path_factory.mktemp("e2e-course")
-    release, source = make_course(root)
+    release, source = make_course(root)[LAB]
     solved = solved_notebook(release, source)
-    submit(root, {"e2e-student": solved})
+    submit(root, LAB, {"e2e-student": solved})
     res = instructor(root, "autograde")
     assert res.returncode == 0, res.stderr[-3000:]
 

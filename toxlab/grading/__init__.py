@@ -1,8 +1,8 @@
 """Grading: what notebook grade cells call, and the two-process autograder behind it.
 
     from toxlab.grading import check
-    check("class_weights", globals())                 # visible checks (toxlab/grading_checks.py)
-    check("class_weights", globals(), hidden=True)    # hidden checks, in the instructor's course/ folder
+    check("class_weights", globals())                 # visible checks (toxlab/labs/<lab>/checks.py)
+    check("class_weights", globals(), hidden=True)    # hidden checks (course/hidden_checks/<lab>.py, the instructor's)
 
 Checks are pytest tests named test_<exercise>__<what> that take a `student` fixture: they ask it
 to call the student's functions (`student.call("count_labels", [0, 1])`) and get plain data back
@@ -12,7 +12,9 @@ holds a check (toxlab.grading.checker). Either way the checks see the same plain
 
 The grade cell prints a short pass/fail summary with hints on stdout, writes nothing to stderr
 (nbgrader scores 0 for any stderr output), and raises when a check fails. The hidden checks
-live outside the package; in JupyterLab they run only where $TOXLAB_HIDDEN_CHECKS names them.
+live outside the package; in JupyterLab they run only where $TOXLAB_HIDDEN_CHECKS names their
+folder (course/hidden_checks/, one file per lab). Which lab an exercise belongs to comes from
+toxlab.labs, the one registry of labs; nothing here names a lab.
 
 Modules: wire (plain data), objects (inputs both sides build), executor (untrusted side),
 checker (trusted side), preprocessors (nbgrader's pipeline), course (paths and the gradebook
@@ -36,9 +38,8 @@ import pytest
 
 from . import wire
 
-VISIBLE_CHECKS = Path(__file__).resolve().parents[1] / "grading_checks.py"
-HIDDEN_ENV = "TOXLAB_HIDDEN_CHECKS"
-HIDDEN_STEM = "hidden_checks"  # the hidden checks are copied under this name for each run
+HIDDEN_ENV = "TOXLAB_HIDDEN_CHECKS"  # the folder of hidden checks, <lab>.py each (the instructor's course/hidden_checks)
+VISIBLE_STEM, HIDDEN_STEM = "visible_checks", "hidden_checks"  # the names checks are copied under for each run
 HIDDEN_HINT = "(details hidden)"
 FAILING_INPUT = " -- failing input: "  # what follows is the checker's own input, never the student's output
 
@@ -182,27 +183,41 @@ class _Plugin:
             self.outcomes.append(Outcome(exercise, what.replace("_", " "), report.passed, hint, hidden, detail))
 
 
-def _checks_file(hidden: bool) -> Path:
+def _checks_file(exercise: str, hidden: bool) -> Path:
+    """The visible checks of the exercise's lab, or its hidden checks in the folder $TOXLAB_HIDDEN_CHECKS names."""
+    from .. import labs
+
+    try:
+        lab = labs.for_exercise(exercise)
+    except KeyError as e:
+        raise ExerciseFailed(str(e).strip('"')) from None
     if not hidden:
-        return VISIBLE_CHECKS
-    path = os.environ.get(HIDDEN_ENV)
-    if not path or not Path(path).is_file():
-        raise ExerciseFailed(f"hidden checks not found (${HIDDEN_ENV}={path!r}); they run only when the instructor grades.")
-    return Path(path)
+        return lab.checks
+    folder = os.environ.get(HIDDEN_ENV)
+    path = Path(folder) / f"{lab.name}.py" if folder else None
+    if path is None or not path.is_file():
+        raise ExerciseFailed(f"hidden checks not found (${HIDDEN_ENV}={folder!r} should be a folder holding "
+                             f"{lab.name}.py); they run only when the instructor grades.")
+    return path
 
 
 def run_checks(exercise: str | list[str], namespace: dict, hidden: bool = False) -> list[Outcome]:
-    """Run the checks named test_<exercise>__* (one or several exercises) against a namespace, silently."""
-    return run_check_files(exercise, LocalStudent(namespace), [_checks_file(hidden)])
+    """Run the checks named test_<exercise>__* (one or several exercises of one lab) against a namespace, silently."""
+    first = exercise if isinstance(exercise, str) else exercise[0]
+    return run_check_files(exercise, LocalStudent(namespace), [_checks_file(first, hidden)])
 
 
 def run_check_files(exercise: str | list[str], student: Student, paths: list[Path],
                     first_failure: bool = False) -> list[Outcome]:
-    """The checks of several files in one pytest run, in file order; a file named hidden_checks.py counts as hidden.
+    """The checks of several files in one pytest run, in file order; a file that is no lab's visible checks is hidden.
 
     first_failure: stop at the first failing check (the fixture matrix only needs which one it was)."""
+    from .. import labs
+
     exercises = [exercise] if isinstance(exercise, str) else list(exercise)
-    names = [VISIBLE_CHECKS.stem if Path(p) == VISIBLE_CHECKS else HIDDEN_STEM for p in paths]
+    visible = {lab.checks for lab in labs.LABS.values()}
+    names = [VISIBLE_STEM if Path(p).resolve() in visible else HIDDEN_STEM for p in paths]
+    assert len(set(names)) == len(names), f"give one visible and at most one hidden checks file, got {paths}"
     hidden_text = "".join(Path(p).read_text() for p, n in zip(paths, names) if n == HIDDEN_STEM)
     plugin = _Plugin(student, hidden_text)
     selection = " or ".join(f"test_{e}__" for e in exercises)

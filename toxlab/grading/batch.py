@@ -29,6 +29,7 @@ from pathlib import Path
 
 import nbformat
 
+from .. import labs
 from . import checker, results
 from .checker import Graded, fill  # noqa: F401 - fill: what GradeOutsideKernel writes into the notebook
 from .course import Course
@@ -70,7 +71,7 @@ def grade_job(job: Job) -> Graded:
     with tempfile.TemporaryDirectory(prefix="toxlab-job-") as tmp:
         hidden = Path(tmp) / "hidden_checks.py"
         hidden.write_text(job.hidden)
-        graded = checker.grade(nb, source, hidden, timeout=job.timeout)
+        graded = checker.grade(nb, source, labs.get(job.assignment).checks, hidden, timeout=job.timeout)
     graded.where = _worker_name()
     return graded
 

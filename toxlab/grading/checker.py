@@ -219,7 +219,10 @@ def warm_up() -> None:
     """Start this process's zygote and import what the checks use (a Dask worker, before its first job)."""
     import torch  # noqa: F401
 
-    from .. import grading_checks  # noqa: F401 - pytest, transformers, the objects the checks build
+    from .. import labs
+
+    for lab in labs.LABS.values():
+        lab.module("checks")  # pytest, transformers, the objects the checks build
 
     zygote().fork_ready()
 
@@ -399,17 +402,18 @@ class Graded:
     where: str = "local"  # the Dask worker that graded it, or local
 
 
-def grade(submission, source, hidden_checks: Path | None, timeout: float = 90, sandbox: bool = True,
-          visible_checks: Path | None = None) -> Graded:
-    """Run `submission` once in the sandbox and grade it against `source`: outputs and one Verdict per grade cell."""
+def grade(submission, source, visible_checks: Path, hidden_checks: Path | None, timeout: float = 90,
+          sandbox: bool = True) -> Graded:
+    """Run `submission` once in the sandbox and grade it against `source` with the lab's checks: outputs and
+    one Verdict per grade cell."""
     import torch
 
-    from . import VISIBLE_CHECKS, run_check_files
+    from . import run_check_files
 
     torch.set_num_threads(1)  # the references are tiny too (see executor_env); a grading process only
     steps = plan(submission, source)
     exercises = [s["exercise"] for s in steps if s["kind"] == "grade"]
-    paths = [visible_checks or VISIBLE_CHECKS, *([Path(hidden_checks)] if hidden_checks else [])]
+    paths = [Path(visible_checks), *([Path(hidden_checks)] if hidden_checks else [])]
     student = RemoteStudent(steps, timeout, sandbox)  # what the cells write stays in the sandbox's home
     try:
         student.run_cells()

@@ -1,4 +1,4 @@
-"""Hidden exercise checks: the instructor's, never released.
+"""Hidden exercise checks of lab 6a (toxicity_lab): the instructor's, never released.
 
 The grade cells' hidden regions call toxlab.grading.check(..., hidden=True); the tests here,
 named test_<exercise>__<what>, take the same `student` fixture as the visible checks. Each
@@ -16,30 +16,16 @@ share of the exercise's points.
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from toxlab.grading import fail, wire
+from toxlab.grading.answers import bounded, same
 from toxlab.grading.wire import obj
-from toxlab.grading_checks import (
+from toxlab.labs.toxicity_lab.checks import (
     as_float, loss_batch, reference_loss, reference_proba, reference_tokens, scorer, student_args,
     student_dataset, student_loss, tokenized_sample,
 )
-
-
-def bounded(n: int):
-    """Hypothesis settings for grading: derandomized, n examples at most, no deadline or database, and no
-    shrinking: each shrink step is another call into the student's code, and a failing submission would pay
-    hundreds. Hypothesis draws simple inputs first, so the first failing one is usually small already."""
-    return settings(max_examples=n, derandomize=True, deadline=None, database=None, print_blob=False,
-                    phases=(Phase.explicit, Phase.reuse, Phase.generate), suppress_health_check=list(HealthCheck))
-
-
-def same(got, want) -> bool:
-    try:
-        return got == want
-    except Exception:  # noqa: BLE001 - plain data from the checker's side only; be safe anyway
-        return False
 
 
 # --- label_counts -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Visible exercise checks for lab 6a: pytest tests run by toxlab.grading.check.
+"""Visible exercise checks for lab 6a (toxicity_lab): pytest tests run by toxlab.grading.check.
 
 Each test is named test_<exercise>__<what> and takes the `student` fixture: it asks the student's
 notebook to call a function on inputs made here (`student.call(...)`) and gets plain data back
@@ -9,8 +9,9 @@ Every example is chosen so that the common mistakes give a different answer: cla
 first-seen or majority order, a missing class, three classes, swapped arguments, texts longer
 than the limit, unsorted inputs, padding, non-default arguments. Each failure says which
 mistake it points to. An exercise's points are shared out: one share per visible check here,
-and one for the hidden checks together (course/hidden_checks.py, which the instructor keeps).
-Helpers that the hidden checks share live here too.
+and one for the hidden checks together (course/hidden_checks/toxicity_lab.py, which the instructor
+keeps). Helpers that the hidden checks share live here too; those every lab's checks share live in
+toxlab.grading.answers.
 """
 
 from __future__ import annotations
@@ -19,41 +20,8 @@ import numpy as np
 import pytest
 
 from toxlab.grading import wire
+from toxlab.grading.answers import as_float, as_ints, as_tensor, kind  # noqa: F401 - as_float: the hidden checks'
 from toxlab.grading.wire import obj
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def as_ints(got, what: str) -> list[int]:
-    """A list of ints from a returned list, tuple or integer array; else a readable failure."""
-    if isinstance(got, wire.Tensor):
-        got = got.values
-    if isinstance(got, np.ndarray) and got.dtype.kind in "iub" and got.ndim == 1:
-        return [int(x) for x in got]
-    assert isinstance(got, (list, tuple)) and all(type(x) is int for x in got), (
-        f"{what} should be a list of whole numbers (ints), got {_kind(got)}")
-    return list(got)
-
-
-def _kind(got) -> str:
-    if isinstance(got, (list, tuple)):
-        return f"a {type(got).__name__} of {', '.join(sorted({type(x).__name__ for x in got})) or 'nothing'}"
-    return type(got).__name__
-
-
-def as_tensor(got, what: str) -> wire.Tensor:
-    assert isinstance(got, wire.Tensor), f"{what} should return a torch.Tensor, got {_kind(got)}"
-    return got
-
-
-def as_float(got, what: str) -> float:
-    if isinstance(got, wire.Tensor) and got.values.size == 1:
-        got = got.values.item()
-    if isinstance(got, np.ndarray) and got.size == 1:
-        got = got.item()
-    assert type(got) in (int, float) and np.isfinite(got), f"{what} should be a finite number, got {_kind(got)}"
-    return float(got)
-
 
 # --- exercise: label_counts -------------------------------------------------------
 
@@ -102,7 +70,7 @@ def reference_tokens(texts: list[str]) -> dict:
 def student_tokens(student, texts: list[str]) -> dict:
     out = student.call("tokenize", {"comment_text": texts})
     assert isinstance(out, dict) and "input_ids" in out, (
-        f"return the tokenizer's output (it holds input_ids, attention_mask, ...), got {_kind(out)}")
+        f"return the tokenizer's output (it holds input_ids, attention_mask, ...), got {kind(out)}")
     return out
 
 
@@ -150,7 +118,7 @@ def tokenized_sample(n: int = 3, label=None, toxic=None, extra: bool = False) ->
 
 def student_dataset(student, cols: dict) -> wire.Dataset:
     got = student.call("clean_columns", obj("dataset", columns=cols))
-    assert isinstance(got, wire.Dataset), f"clean_columns should return a datasets.Dataset, got {_kind(got)}"
+    assert isinstance(got, wire.Dataset), f"clean_columns should return a datasets.Dataset, got {kind(got)}"
     return got
 
 
@@ -181,7 +149,7 @@ EXPECTED = {"accuracy": 0.7, "precision": 0.6666666666666667, "recall": 0.690476
 def student_metrics(student, logits, labels) -> dict:
     m = student.call("compute_metrics", obj("eval_prediction", predictions=np.asarray(logits, dtype=np.float32),
                                             label_ids=np.asarray(labels)))
-    assert isinstance(m, dict), f"compute_metrics should return a dict, got {_kind(m)}"
+    assert isinstance(m, dict), f"compute_metrics should return a dict, got {kind(m)}"
     return m
 
 
@@ -212,7 +180,7 @@ def test_metrics__macro_precision_recall_f1(student):
 
 def student_args(student, output_dir: str = "grading-output", **overrides) -> dict:
     got = student.call("make_training_args", output_dir, **overrides)
-    assert isinstance(got, wire.Args), f"return transformers.TrainingArguments, got {_kind(got)}"
+    assert isinstance(got, wire.Args), f"return transformers.TrainingArguments, got {kind(got)}"
     return got.values
 
 
@@ -286,7 +254,7 @@ def student_loss(student, weights, batch: dict, seed: int = 0, call_seed: int | 
 
 def loss_value(got, what: str = "compute_loss") -> float:
     assert isinstance(got, wire.Tensor) and got.shape == (), (
-        f"{what} should return the loss as a scalar tensor (0 dimensions), got {_kind(got)}")
+        f"{what} should return the loss as a scalar tensor (0 dimensions), got {kind(got)}")
     return float(got.values)
 
 
@@ -346,7 +314,7 @@ def reference_proba(texts: list[str], seed: int) -> np.ndarray:
 def student_proba(student, texts: list[str], seed: int, train: bool = False) -> np.ndarray:
     p = student.call("predict_proba", texts, obj("model", seed=seed, train=train), obj("tokenizer"))
     assert not isinstance(p, wire.Tensor), "return a numpy array (tensor.numpy()), not a torch tensor"
-    assert isinstance(p, np.ndarray), f"return a numpy array of shape (n_texts, 2), got {_kind(p)}"
+    assert isinstance(p, np.ndarray), f"return a numpy array of shape (n_texts, 2), got {kind(p)}"
     assert p.shape == (len(texts), 2), f"return an array of shape (n_texts, 2) = ({len(texts)}, 2), got {p.shape}"
     return p
 
@@ -385,7 +353,7 @@ def student_gap(student, template: str, table: dict, terms: list[str], echo: boo
     out = call("identity_gap", scorer(template, table), template, terms)
     res = out[0] if echo else out
     assert isinstance(res, dict) and {"scores", "gap", "lowest", "highest"} <= set(res), (
-        f"return a dict with scores, gap, lowest and highest; got {sorted(res) if isinstance(res, dict) else _kind(res)}")
+        f"return a dict with scores, gap, lowest and highest; got {sorted(res) if isinstance(res, dict) else kind(res)}")
     return out
 
 

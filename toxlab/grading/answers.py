@@ -1,0 +1,58 @@
+"""Readable conversions of a student's answers, for any lab's checks: plain data of the expected kind, or a
+failure that says what was returned instead."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import wire
+
+
+def as_ints(got, what: str) -> list[int]:
+    """A list of ints from a returned list, tuple or integer array; else a readable failure."""
+    if isinstance(got, wire.Tensor):
+        got = got.values
+    if isinstance(got, np.ndarray) and got.dtype.kind in "iub" and got.ndim == 1:
+        return [int(x) for x in got]
+    assert isinstance(got, (list, tuple)) and all(type(x) is int for x in got), (
+        f"{what} should be a list of whole numbers (ints), got {kind(got)}")
+    return list(got)
+
+
+def kind(got) -> str:
+    """What `got` is, for a failure message: its type, and its items' types for a list or tuple."""
+    if isinstance(got, (list, tuple)):
+        return f"a {type(got).__name__} of {', '.join(sorted({type(x).__name__ for x in got})) or 'nothing'}"
+    return type(got).__name__
+
+
+def as_tensor(got, what: str) -> wire.Tensor:
+    assert isinstance(got, wire.Tensor), f"{what} should return a torch.Tensor, got {kind(got)}"
+    return got
+
+
+def as_float(got, what: str) -> float:
+    if isinstance(got, wire.Tensor) and got.values.size == 1:
+        got = got.values.item()
+    if isinstance(got, np.ndarray) and got.size == 1:
+        got = got.item()
+    assert type(got) in (int, float) and np.isfinite(got), f"{what} should be a finite number, got {kind(got)}"
+    return float(got)
+
+
+def bounded(n: int):
+    """Hypothesis settings for grading: derandomized, n examples at most, no deadline or database, and no
+    shrinking: each shrink step is another call into the student's code, and a failing submission would pay
+    hundreds. Hypothesis draws simple inputs first, so the first failing one is usually small already."""
+    from hypothesis import HealthCheck, Phase, settings
+
+    return settings(max_examples=n, derandomize=True, deadline=None, database=None, print_blob=False,
+                    phases=(Phase.explicit, Phase.reuse, Phase.generate), suppress_health_check=list(HealthCheck))
+
+
+def same(got, want) -> bool:
+    """got == want, False when comparing raises."""
+    try:
+        return got == want
+    except Exception:  # noqa: BLE001 - plain data from the checker's side only; be safe anyway
+        return False

@@ -1,0 +1,98 @@
+"""The course's labs: one registry, and one package per lab.
+
+    toxlab/labs/<lab>/modes.py       what the notebook's modes (gpu, cpu, grade) run, and run-lab's report cell
+    toxlab/labs/<lab>/checks.py      the visible checks its grade cells run (pytest tests, test_<exercise>__<what>)
+    toxlab/labs/<lab>/fixtures.py    wrong and alternative-correct solutions for every exercise, and the
+                                     grade-mode globals the checks are tried against in tests
+    source/<lab>/<lab>.ipynb         the instructor notebook (nbgrader assignment <lab>)
+    course/hidden_checks/<lab>.py    its hidden checks (the instructor's, never released)
+
+Adding a lab: add those five files and one line to LABS below. The grading machinery
+(toxlab.grading) knows no lab by name: it finds a lab by assignment name or by exercise name here.
+
+The modes are shared: every lab runs in grade mode under nbgrader, else in the mode its MODE cell
+or $TOXLAB_MODE names, else gpu when CUDA is available, else cpu.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+MODES = ("gpu", "cpu", "grade")
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Lab:
+    """One lab of the course."""
+
+    name: str  # the nbgrader assignment, and the folder name under source/, release/ and toxlab/labs/
+    title: str  # one line for listings
+
+    @property
+    def checks(self) -> Path:
+        """The visible checks' file."""
+        return HERE / self.name / "checks.py"
+
+    def module(self, part: str):
+        """toxlab.labs.<name>.<part> (modes, checks or fixtures)."""
+        return importlib.import_module(f"{__name__}.{self.name}.{part}")
+
+    def exercises(self) -> list[str]:
+        """The exercises its visible checks cover, in file order."""
+        return _exercises(self.checks)
+
+
+LABS: dict[str, Lab] = {lab.name: lab for lab in [
+    Lab("toxicity_lab", "6a: fine-tune a toxicity classifier, evaluate it, probe it for identity bias"),
+    # Lab("explain_lab", "6b: explain the classifier (occlusion, gradient x input, Integrated Gradients) and test faithfulness"),
+]}
+
+
+@lru_cache(maxsize=None)
+def _exercises(checks: Path) -> list[str]:
+    names = re.findall(r"^def test_(\w+?)__\w+\(", checks.read_text(), re.M)
+    return list(dict.fromkeys(names))
+
+
+def get(name: str) -> Lab:
+    """The lab whose assignment is `name`; a clear error for an unregistered one."""
+    if name not in LABS:
+        raise KeyError(f"no lab named {name!r} in toxlab.labs.LABS (known: {', '.join(LABS)}); "
+                       "a new lab is registered there (see toxlab/labs/__init__.py)")
+    return LABS[name]
+
+
+def for_exercise(exercise: str) -> Lab:
+    """The lab whose visible checks cover `exercise` (exercise names are unique across labs)."""
+    found = [lab for lab in LABS.values() if exercise in lab.exercises()]
+    if not found:
+        known = ", ".join(e for lab in LABS.values() for e in lab.exercises())
+        raise KeyError(f"no lab has checks named test_{exercise}__*; is the exercise name right? (known: {known})")
+    assert len(found) == 1, f"exercise {exercise!r} is in {[lab.name for lab in found]}: names must be unique"
+    return found[0]
+
+
+def detect_mode(mode: str | None = None) -> str:
+    """grade under nbgrader, else the argument, else $TOXLAB_MODE, else gpu when CUDA is available, else cpu."""
+    if os.environ.get("NBGRADER_EXECUTION"):
+        mode = "grade"  # whatever a student's MODE cell says: grading must stay seconds per notebook
+    mode = mode or os.environ.get("TOXLAB_MODE")
+    if mode is None:
+        import torch
+
+        mode = "gpu" if torch.cuda.is_available() else "cpu"
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} (or $TOXLAB_MODE): choose one of {list(MODES)}.")
+    return mode
+
+
+def run_dir(root: str = "saved_models") -> str:
+    """A fresh run folder under `root`, named by the time (runs never reuse a folder)."""
+    return str(Path(root) / time.strftime("run-%Y%m%d-%H%M%S"))
