@@ -66,8 +66,30 @@ def lookup_scorer(table: dict):
     return score
 
 
+def word_scorer(weights: dict, bias: float = 0.0, pairs: dict | None = None):
+    """A scoring function on any texts: P(toxic) = sigmoid(bias + the weights of the text's words, each time
+    it occurs, + the weights of its adjacent word pairs ("you idiot"), so that word order counts); words split
+    on whitespace, unknown ones weigh 0. A single string is refused, with the fix."""
+    import math
+
+    pairs = pairs or {}
+
+    def logit(text: str) -> float:
+        words = text.split()
+        return (bias + sum(weights.get(w, 0.0) for w in words)
+                + sum(pairs.get(f"{a} {b}", 0.0) for a, b in zip(words, words[1:])))
+
+    def score(texts):
+        if isinstance(texts, str):
+            raise TypeError("score takes a list of texts and returns a list of P(toxic): call score([text])[0]")
+        return [1 / (1 + math.exp(-logit(t))) for t in texts]
+
+    return score
+
+
 BUILDERS = {"tokenizer": tokenizer, "model": model, "dataset": dataset, "column": column,
-            "eval_prediction": eval_prediction, "tensor": tensor, "lookup_scorer": lookup_scorer}
+            "eval_prediction": eval_prediction, "tensor": tensor, "lookup_scorer": lookup_scorer,
+            "word_scorer": word_scorer}
 
 
 def build(name: str, **kw):

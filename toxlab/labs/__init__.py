@@ -51,7 +51,7 @@ class Lab:
 
 LABS: dict[str, Lab] = {lab.name: lab for lab in [
     Lab("toxicity_lab", "6a: fine-tune a toxicity classifier, evaluate it, probe it for identity bias"),
-    # Lab("explain_lab", "6b: explain the classifier (occlusion, gradient x input, Integrated Gradients) and test faithfulness"),
+    Lab("explain_lab", "6b: explain the classifier (occlusion, gradient x input, Integrated Gradients) and test faithfulness"),
 ]}
 
 

@@ -1,0 +1,257 @@
+"""Visible exercise checks for lab 6b (explain_lab): pytest tests run by toxlab.grading.check.
+
+Each test is named test_<exercise>__<what> and takes the `student` fixture (toxlab.grading). The
+scoring functions handed to the student's code are `word_scorer`s (toxlab.grading.objects): a
+sigmoid of the summed weights of a text's words, so every answer can be worked out here exactly.
+The examples hold the usual traps: a word that occurs twice, ties, k% that must round up, words
+the text's order and the ranking's order disagree on, a term inside a longer word. An exercise's
+points are shared out: one share per visible check here, one for the hidden checks together
+(course/hidden_checks/explain_lab.py). Helpers that the hidden checks share live here too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from toxlab.grading import objects
+from toxlab.grading.answers import as_float, as_ints, kind
+from toxlab.grading.wire import obj
+
+SPECIAL = ("[CLS]", "[SEP]", "[PAD]")
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def scorer(weights: dict, bias: float = 0.0, pairs: dict | None = None) -> dict:
+    """The scoring function handed to the student (built in their process from plain arguments)."""
+    return obj("word_scorer", weights=weights, bias=bias, pairs=pairs)
+
+
+def p(weights: dict, bias: float, text: str, pairs: dict | None = None) -> float:
+    """What that scoring function gives `text` (the same code, built here)."""
+    return objects.word_scorer(weights, bias, pairs)([text])[0]
+
+
+def as_floats(got, n: int, what: str) -> list[float]:
+    """A list of n finite floats from a returned list, tuple or 1-D array; else a readable failure."""
+    if isinstance(got, np.ndarray) and got.ndim == 1 and got.dtype.kind in "fiu":
+        got = got.tolist()
+    assert isinstance(got, (list, tuple)) and all(type(x) in (int, float) for x in got), (
+        f"{what} should return a list of floats, got {kind(got)}")
+    assert len(got) == n, f"{what} should return {n} numbers (one per word), got {len(got)}"
+    return [float(x) for x in got]
+
+
+def ref_occlusion(weights: dict, bias: float, words: list[str], pairs: dict | None = None) -> list[float]:
+    full = p(weights, bias, " ".join(words), pairs)
+    return [full - p(weights, bias, " ".join(words[:i] + words[i + 1:]), pairs) for i in range(len(words))]
+
+
+def ref_merge(tokens: list[str], scores: list[float]) -> tuple[list[str], list[float]]:
+    words: list[str] = []
+    merged: list[float] = []
+    for t, s in zip(tokens, scores):
+        if t in SPECIAL:
+            continue
+        if t.startswith("##") and words:
+            words[-1] += t[2:]
+            merged[-1] += s
+        else:
+            words.append(t)
+            merged.append(s)
+    return words, merged
+
+
+def ref_top_k(scores, k: int) -> list[int]:
+    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:max(0, k)]
+
+
+def n_top(n: int, k: float) -> int:
+    return min(n, max(1, math.ceil(n * k / 100)))
+
+
+def ref_erased(words: list[str], scores, k: float, keep: bool) -> str:
+    top = set(ref_top_k(scores, n_top(len(words), k)))
+    return " ".join(w for i, w in enumerate(words) if (i in top) == keep)
+
+
+def ref_comprehensiveness(weights, bias, words, scores, k, pairs=None) -> float:
+    return p(weights, bias, " ".join(words), pairs) - p(weights, bias, ref_erased(words, scores, k, keep=False), pairs)
+
+
+def ref_sufficiency(weights, bias, words, scores, k, pairs=None) -> float:
+    return p(weights, bias, " ".join(words), pairs) - p(weights, bias, ref_erased(words, scores, k, keep=True), pairs)
+
+
+def ref_term_share(texts: list[str], labels: list[int], term: str) -> float:
+    pattern = re.compile(r"\b" + re.escape(term) + r"\b", re.IGNORECASE)
+    hits = [y for t, y in zip(texts, labels) if pattern.search(t)]
+    return sum(hits) / len(hits) if hits else float("nan")
+
+
+def close(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or abs(a - b) < 1e-9
+
+
+# --- exercise: occlusion ------------------------------------------------------------
+
+INSULT = {"idiot": 3.0, "complete": 1.0, "you": 0.5, "stupid": 2.0}
+
+
+def test_occlusion__leave_one_word_out(student):
+    words = ["you", "are", "a", "complete", "idiot"]
+    got = as_floats(student.call("occlusion_scores", scorer(INSULT, -2.0), words), 5, "occlusion_scores")
+    want = ref_occlusion(INSULT, -2.0, words)
+    assert all(close(g, w) for g, w in zip(got, want)), (
+        "each score is P(toxic | all the words) - P(toxic | the words without that one), joined by single "
+        f"spaces: 'idiot' should score about {want[4]:.3f} (positive: it pushed toward toxic); got "
+        f"{[round(g, 3) for g in got]}")
+
+
+def test_occlusion__a_word_that_occurs_twice(student):
+    words = ["stupid", "edits", "are", "stupid"]
+    got = as_floats(student.call("occlusion_scores", scorer(INSULT, -1.0), words), 4, "occlusion_scores")
+    want = ref_occlusion(INSULT, -1.0, words)
+    assert all(close(g, w) for g, w in zip(got, want)), (
+        "leave out the word at that position only: removing one 'stupid' of two keeps the other "
+        f"(expected {[round(w, 3) for w in want]}, got {[round(g, 3) for g in got]})")
+
+
+# --- exercise: merge_words ----------------------------------------------------------
+
+def student_merge(student, tokens: list[str], scores: list[float]) -> tuple[list[str], list[float]]:
+    got = student.call("merge_pieces", tokens, scores)
+    assert isinstance(got, (list, tuple)) and len(got) == 2, (
+        f"merge_pieces should return two lists, (words, word_scores); got {kind(got)}")
+    words, merged = got
+    assert isinstance(words, (list, tuple)) and all(isinstance(w, str) for w in words), (
+        f"the words should be a list of strings, got {kind(words)}")
+    return list(words), as_floats(merged, len(words), "merge_pieces' word_scores")
+
+
+def test_merge_words__pieces_join_their_word(student):
+    tokens = ["[CLS]", "you", "are", "st", "##up", "##id", "[SEP]", "[PAD]"]
+    words, _ = student_merge(student, tokens, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.0, 0.0])
+    assert words == ["you", "are", "stupid"], (
+        "a piece starting with ## continues the word before it (without the ##), and [CLS], [SEP] and [PAD] "
+        f"are dropped: expected ['you', 'are', 'stupid'], got {words}")
+
+
+def test_merge_words__a_word_scores_the_sum_of_its_pieces(student):
+    tokens = ["[CLS]", "un", "##bel", "##ievable", "!", "[UNK]", "[SEP]"]
+    scores = [0.9, 0.25, -0.5, 0.75, 0.125, 0.0625, -0.9]
+    words, merged = student_merge(student, tokens, scores)
+    want_words, want = ref_merge(tokens, scores)
+    assert words == want_words, (
+        f"keep every token except [CLS], [SEP] and [PAD] ('!' and [UNK] are words too): expected {want_words}, got {words}")
+    assert all(close(g, w) for g, w in zip(merged, want)), (
+        f"a word's score is the SUM of its pieces' scores (here 0.25 - 0.5 + 0.75 = 0.5), the specials' scores "
+        f"left out: expected {want}, got {merged}")
+
+
+# --- exercise: top_k ----------------------------------------------------------------
+
+def student_top(student, scores, k: int) -> list[int]:
+    return as_ints(student.call("top_k", scores, k), "top_k")
+
+
+def test_top_k__highest_signed_scores_first(student):
+    got = student_top(student, [0.1, -0.9, 0.5, 0.3], 2)
+    assert got == [2, 3], (
+        "the positions of the k highest scores, highest first, ranked by the signed score (-0.9 pushes away from "
+        f"toxic: it is the lowest, not the largest): top_k([0.1, -0.9, 0.5, 0.3], 2) is [2, 3]; got {got}")
+
+
+def test_top_k__ties_and_a_large_k(student):
+    got = student_top(student, np.array([0.2, 0.5, 0.2, 0.5]), 10)
+    assert got == [1, 3, 0, 2], (
+        "ties go to the earlier position, and a k larger than the number of scores returns every position: "
+        f"top_k(array([0.2, 0.5, 0.2, 0.5]), 10) is [1, 3, 0, 2]; got {got}")
+
+
+# --- exercise: comprehensiveness -----------------------------------------------------
+
+TEN = "you are a complete idiot and your edits are stupid".split()
+TEN_SCORES = [0.4, 0.0, -0.1, 0.3, 0.9, -0.2, 0.1, 0.2, 0.05, 0.7]
+
+
+def student_metric(student, name: str, weights, bias, words, scores, k, pairs=None) -> float:
+    return as_float(student.call(name, scorer(weights, bias, pairs), words, scores, k), name)
+
+
+def test_comprehensiveness__remove_the_top_words(student):
+    got = student_metric(student, "comprehensiveness", INSULT, -2.0, TEN, TEN_SCORES, 20)
+    want = ref_comprehensiveness(INSULT, -2.0, TEN, TEN_SCORES, 20)
+    assert close(got, want), (
+        "remove the top k% words (k=20 of 10 words: 'idiot' and 'stupid', the two highest scores) and return "
+        f"P(full) - P(the rest, in order): expected {want:.4f}, got {got:.4f}")
+
+
+def test_comprehensiveness__k_percent_rounds_up(student):
+    words = "you are a complete idiot".split() + ["idiot", "today"]
+    scores = [0.1, 0.0, 0.0, 0.3, 0.8, 0.8, -0.1]
+    got = [student_metric(student, "comprehensiveness", INSULT, -2.0, words, scores, k) for k in (10, 20)]
+    want = [ref_comprehensiveness(INSULT, -2.0, words, scores, k) for k in (10, 20)]
+    assert all(close(g, w) for g, w in zip(got, want)), (
+        "the top k% of 7 words is ceil(7 * k / 100): 1 word for k=10 (at least one), 2 for k=20; remove them by "
+        "position (the first 'idiot' of two, for k=10: ties go to the earlier one) and keep the second: expected "
+        f"{[round(w, 4) for w in want]}, got {[round(g, 4) for g in got]}")
+
+
+# --- exercise: sufficiency ------------------------------------------------------------
+
+def test_sufficiency__keep_only_the_top_words(student):
+    got = student_metric(student, "sufficiency", INSULT, -2.0, TEN, TEN_SCORES, 20)
+    want = ref_sufficiency(INSULT, -2.0, TEN, TEN_SCORES, 20)
+    assert close(got, want), (
+        "keep only the top k% words (k=20 of 10: 'idiot' and 'stupid') and return P(full) - P(only those words): "
+        f"expected {want:.4f}, got {got:.4f}")
+
+
+def test_sufficiency__in_text_order_rounding_up(student):
+    pairs = {"you idiot": 1.5}  # word order counts: "you idiot" scores higher than "idiot you"
+    words = ["you", "are", "an", "idiot", "ok"]
+    scores = [0.5, -0.1, 0.0, 0.9, 0.2]  # ranked: idiot, you; in the text: you ... idiot
+    seen = [(student_metric(student, "sufficiency", INSULT, -1.5, words, scores, k, pairs),
+             ref_sufficiency(INSULT, -1.5, words, scores, k, pairs)) for k in (25, 40)]  # 2 words each
+    assert all(close(g, w) for g, w in seen), (
+        "the top k% of 5 words is ceil(5 * k / 100) (2 words for k=25), kept in the order they have in the text "
+        f"('you idiot', not the ranking's 'idiot you'): expected {[round(w, 4) for _, w in seen]}, "
+        f"got {[round(g, 4) for g, _ in seen]}")
+
+
+# --- exercise: term_toxicity ----------------------------------------------------------
+
+def student_share(student, texts, labels, term, as_column: bool = False) -> float:
+    arg = obj("column", values=labels) if as_column else labels
+    got = student.call("p_toxic_given_term", texts, arg, term)
+    if isinstance(got, np.ndarray) and got.size == 1:
+        got = got.item()
+    assert type(got) in (int, float), f"p_toxic_given_term should return a number, got {kind(got)}"
+    return float(got)
+
+
+def test_term_toxicity__whole_words_in_any_case(student):
+    texts = ["Gay pride parade today", "gaylord is his name", "I am GAY!", "a gay-friendly cafe", "Nothing here"]
+    labels = [0, 1, 1, 0, 1]
+    got = student_share(student, texts, labels, "gay", as_column=True)
+    assert close(got, 1 / 3), (
+        "'gay' is in 'Gay pride...', 'I am GAY!' and 'a gay-friendly cafe' (whole words, any case: regex \\b with "
+        f"re.IGNORECASE) but not in 'gaylord'; one of those three is toxic: 1/3; got {got:.4f}")
+
+
+def test_term_toxicity__share_of_the_texts_that_mention_it(student):
+    texts = ["muslim muslim muslim go away", "my muslim neighbour", "a quiet street", "you idiot", "the muslim council"]
+    labels = [1, 0, 1, 1, 0]
+    got = student_share(student, texts, labels, "muslim")
+    assert close(got, 1 / 3), (
+        "among the 3 texts that mention 'muslim' (each counts once, however often it says it), 1 is toxic: "
+        f"P(toxic | term) = 1/3, not P(term | toxic) nor a count of mentions; got {got:.4f}")
+
+
+def test_term_toxicity__nan_when_no_text_mentions_it(student):
+    got = student_share(student, ["a quiet street", "you idiot"], [0, 1], "buddhist")
+    assert math.isnan(got), f"no text mentions 'buddhist': return float('nan') (the data says nothing), got {got}"
