@@ -254,10 +254,40 @@ def place_all(root: Path, lab: str, subs: dict) -> None:
         nbformat.write(nb, path)
 
 
-ATTACKS = {"toxicity_lab": attacks}  # each lab's attack builder
+# lab 6b's: the machinery is the same, so a few that ride on its own cells and its own trusted objects
+EXPLAIN_ASCENDING_TOP_K = """def top_k(scores, k):
+    return sorted(range(len(scores)), key=lambda i: (scores[i], i))[:k]
+"""
+EXPLAIN_TAMPER = """
+import math, toxlab.explain, toxlab.grading as _g, toxlab.grading.objects as _o
+_g.check = lambda *a, **k: print('top_k: 2/2 checks passed')
+_o.word_scorer = lambda *a, **k: (lambda texts: [0.5 for _ in texts])  # the checker's scorer, as the student sees it
+toxlab.explain.top_k = top_k
+math.ceil = math.floor
+"""
+EXPLAIN_LEAK = """def p_toxic_given_term(texts, labels, term):
+    raise ValueError("SEEN " + repr(texts)[:2000])
+"""
+
+
+def explain_attacks(solution) -> dict[str, tuple[object, dict[str, float]]]:
+    """Lab 6b's attacks: {student: (notebook, {exercise: points; the rest full marks})}."""
+    lab = "explain_lab"
+    right = {gid: cell(solution, gid).source for gid in ("top_k", "p_toxic_given_term")}
+    return {
+        # a wrong answer, the grade cell's check replaced, the trusted objects and math patched in the kernel
+        "explain-tamper": (with_cells(solution, top_k=EXPLAIN_ASCENDING_TOP_K + EXPLAIN_TAMPER),
+                           {"top_k": score_of(lab, "top_k", EXPLAIN_ASCENDING_TOP_K)}),
+        "explain-escape": (with_cells(solution, p_toxic_given_term=ESCAPE + right["p_toxic_given_term"]), {}),
+        "explain-leaky": (with_cells(solution, p_toxic_given_term=EXPLAIN_LEAK), {"term_toxicity": 0.0}),
+    }
+
+
+ATTACKS = {"toxicity_lab": attacks, "explain_lab": explain_attacks}  # each lab's attack builder
 ATTACK_NAMES = {"toxicity_lab": ["tamper-python", "tamper-files", "tamper-cells", "tamper-ipython", "exits",
                                  "resources", "escape", "output", "killer", "forge", "daemon", "shm-1-writer",
-                                 "shm-2-reader", "leaky"]}
+                                 "shm-2-reader", "leaky"],
+                "explain_lab": ["explain-tamper", "explain-escape", "explain-leaky"]}
 
 
 def lab_attacks(lab: str, solution) -> dict:

@@ -54,16 +54,18 @@ def test_attack_scores_exactly_what_its_honest_content_earns(graded, lab, studen
     assert got == pytest.approx(want), f"{student}: {got}, want {want} (see {root}/course/autograded/{student})"
 
 
-def _autograded_nb(root: Path, student: str) -> str:
-    return (root / "course" / "autograded" / student / LAB / f"{LAB}.ipynb").read_text()
+def _autograded_nb(root: Path, student: str, lab: str = LAB) -> str:
+    return (root / "course" / "autograded" / student / lab / f"{lab}.ipynb").read_text()
 
 
-def test_escape_cannot_write_the_gradebook_or_outside_nor_read_the_instructors_files(graded, env):
+@pytest.mark.parametrize("lab,student,where", [(LAB, "escape", "predict_proba"),
+                                               ("explain_lab", "explain-escape", "p_toxic_given_term")])
+def test_escape_cannot_write_the_gradebook_or_outside_nor_read_the_instructors_files(graded, env, lab, student, where):
     root, *_ = graded
     assert not list(root.rglob("PWNED.txt")), "a submission wrote outside its folder"
     assert len(scores(root, LAB)) >= 15, "the gradebook lost students"
-    nb = nbformat.reads(_autograded_nb(root, "escape"), as_version=4)
-    out = "".join(o.get("text", "") for o in cell(nb, "predict_proba").outputs)  # what the student's code saw
+    nb = nbformat.reads(_autograded_nb(root, student, lab), as_version=4)
+    out = "".join(o.get("text", "") for o in cell(nb, where).outputs)  # what the student's code saw
     assert "'wrote " in out, f"the escape cell did not run as expected: {out[:500]}"
     for line in _code_lines(HIDDEN):
         assert line not in out, f"the submission read the hidden checks: {line!r}"
@@ -95,6 +97,15 @@ def test_no_hint_carries_hidden_text_or_hidden_inputs(graded):
     nb = nbformat.reads(_autograded_nb(root, "leaky"), as_version=4)
     verdict = "".join(o.get("text", "") for o in cell(nb, "check_metrics").outputs)
     assert "hidden checks: " in verdict and "[0.1, 0.9]" not in verdict and "any predictions" not in verdict, verdict
+
+
+def test_explain_leak_shows_only_the_checks_own_inputs(graded):
+    """Lab 6b's hidden term check feeds generated texts: the student's exception quotes them, its hint does not."""
+    nb = nbformat.reads(_autograded_nb(graded[0], "explain-leaky", "explain_lab"), as_version=4)
+    verdict = "".join(o.get("text", "") for o in cell(nb, "check_term_toxicity").outputs)
+    hidden_lines = [ln for ln in verdict.splitlines() if "(hidden)" in ln or "hidden checks" in ln]
+    assert "FAIL" in verdict and hidden_lines and not any("SEEN" in ln for ln in hidden_lines), verdict
+    assert not any(line in verdict for line in _code_lines(HIDDEN))
 
 
 def test_notebook_outputs_are_capped_as_a_whole(graded):

@@ -1,4 +1,4 @@
-"""The instructor notebook executes headless, in grade mode and in CPU mode on demo data,
+"""Every lab's instructor notebook executes headless, in grade mode and in CPU mode on demo data,
 with every grade cell passing and writing nothing to stderr."""
 
 
@@ -7,16 +7,16 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import ROOT
+from toxlab import labs
 
 pytestmark = pytest.mark.course
-SOURCE = ROOT / "source" / "toxicity_lab" / "toxicity_lab.ipynb"
 
 
-def execute(mode: str, tmp_path, monkeypatch):
+def execute(lab: str, mode: str, tmp_path, monkeypatch):
     monkeypatch.setenv("TOXLAB_MODE", mode)
     monkeypatch.delenv("MPLBACKEND", raising=False)  # conftest's Agg would stop the kernel rendering plots inline
-    monkeypatch.setenv("TOXLAB_HIDDEN_CHECKS", str(ROOT / "course" / "hidden_checks.py"))
-    nb = nbformat.read(SOURCE, as_version=4)
+    monkeypatch.setenv("TOXLAB_HIDDEN_CHECKS", str(ROOT / "course" / "hidden_checks"))
+    nb = nbformat.read(ROOT / "source" / lab / f"{lab}.ipynb", as_version=4)
     NotebookClient(nb, timeout=1200, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     return nb
@@ -41,23 +41,39 @@ def problems(nb) -> list[str]:
     return out
 
 
-def test_grade_mode(tmp_path, monkeypatch):
-    nb = execute("grade", tmp_path, monkeypatch)
+def stream_text(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                   if o.output_type == "stream")
+
+
+def images(nb) -> set[str]:
+    """grade_ids of the cells that drew a PNG."""
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.cell_type == "code"
+            and any("image/png" in o.get("data", {}) for o in c.outputs)}
+
+
+@pytest.mark.parametrize("lab", list(labs.LABS))
+def test_grade_mode(lab, tmp_path, monkeypatch):
+    nb = execute(lab, "grade", tmp_path, monkeypatch)
     assert problems(nb) == []
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(15 * 60)
-def test_cpu_mode_on_demo_data(tmp_path, monkeypatch):
-    nb = execute("cpu", tmp_path, monkeypatch)
+@pytest.mark.timeout(20 * 60)
+def test_cpu_mode_on_demo_data_lab_after_lab(tmp_path, monkeypatch):
+    """Lab 6a trains and saves a model; lab 6b, run next in the same folder, explains that model."""
+    nb = execute("toxicity_lab", "cpu", tmp_path, monkeypatch)
     assert problems(nb) == []
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                   if o.output_type == "stream")
-    assert "SYNTHETIC DEMO DATA" in text and "mode=cpu" in text
-    images = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.cell_type == "code"
-              and any("image/png" in o.get("data", {}) for o in c.outputs)]
-    assert {"plot_counts", "evaluate", "pr_curve", "bias_probe"} <= set(images)
-    assert any((tmp_path / "saved_models").iterdir()), "the trained model was saved"
+    assert "SYNTHETIC DEMO DATA" in stream_text(nb) and "mode=cpu" in stream_text(nb)
+    assert {"plot_counts", "evaluate", "pr_curve", "bias_probe"} <= images(nb)
+    saved = [p for p in (tmp_path / "saved_models").iterdir() if (p / "config.json").is_file()]
+    assert saved, "the trained model was saved"
+
+    nb = execute("explain_lab", "cpu", tmp_path, monkeypatch)
+    assert problems(nb) == []
+    assert f"model={saved[-1].relative_to(tmp_path)}" in stream_text(nb), "6b explains the model 6a saved"
+    assert "No saved model" not in stream_text(nb)
+    assert {"attention_demo", "faithfulness"} <= images(nb)
 
 
 def test_grading_always_runs_in_grade_mode(monkeypatch):

@@ -70,7 +70,7 @@ def test_occlusion__any_sentence(student, words, weights, pairs, bias):
 
 # --- merge_words ------------------------------------------------------------------------
 
-piece_st = st.one_of(st.sampled_from(["[CLS]", "[SEP]", "[PAD]", "[UNK]", ",", "!"]),
+piece_st = st.one_of(st.sampled_from(["[CLS]", "[SEP]", "[PAD]", "[UNK]", ",", "!", "#"]),
                      st.sampled_from(["you", "are", "st", "un", "bel", "idi"]),
                      st.sampled_from(["##up", "##id", "##ot", "##ievable", "##s"]))
 

@@ -98,26 +98,28 @@ def close(a: float, b: float) -> bool:
 
 # --- exercise: occlusion ------------------------------------------------------------
 
-INSULT = {"idiot": 3.0, "complete": 1.0, "you": 0.5, "stupid": 2.0}
+INSULT = {"idiot": 3.0, "complete": 1.0, "you": 0.5, "stupid": 2.0, "thanks": -1.0}
+PAIRS = {"you idiot": 2.0}  # word order counts: "you idiot" is worse than "you ... idiot" or "idiot you"
 
 
 def test_occlusion__leave_one_word_out(student):
-    words = ["you", "are", "a", "complete", "idiot"]
-    got = as_floats(student.call("occlusion_scores", scorer(INSULT, -2.0), words), 5, "occlusion_scores")
-    want = ref_occlusion(INSULT, -2.0, words)
+    words = ["thanks", "you", "are", "a", "complete", "idiot"]
+    got = as_floats(student.call("occlusion_scores", scorer(INSULT, -2.0, PAIRS), words), 6, "occlusion_scores")
+    want = ref_occlusion(INSULT, -2.0, words, PAIRS)
     assert all(close(g, w) for g, w in zip(got, want)), (
-        "each score is P(toxic | all the words) - P(toxic | the words without that one), joined by single "
-        f"spaces: 'idiot' should score about {want[4]:.3f} (positive: it pushed toward toxic); got "
-        f"{[round(g, 3) for g in got]}")
+        "each score is P(toxic | all the words) - P(toxic | the words without that one, joined by single "
+        f"spaces): 'idiot' should score about {want[5]:.3f} (positive: it pushed toward toxic), 'thanks' about "
+        f"{want[0]:.3f} (negative); got {[round(g, 3) for g in got]}")
 
 
 def test_occlusion__a_word_that_occurs_twice(student):
-    words = ["stupid", "edits", "are", "stupid"]
-    got = as_floats(student.call("occlusion_scores", scorer(INSULT, -1.0), words), 4, "occlusion_scores")
-    want = ref_occlusion(INSULT, -1.0, words)
+    words = ["you", "are", "idiot", "you", "idiot"]
+    got = as_floats(student.call("occlusion_scores", scorer(INSULT, -2.0, PAIRS), words), 5, "occlusion_scores")
+    want = ref_occlusion(INSULT, -2.0, words, PAIRS)
     assert all(close(g, w) for g, w in zip(got, want)), (
-        "leave out the word at that position only: removing one 'stupid' of two keeps the other "
-        f"(expected {[round(w, 3) for w in want]}, got {[round(g, 3) for g in got]})")
+        "leave out the word at that position only, and put nothing in its place: removing the second 'you' keeps "
+        "the first, and removing 'are' makes 'you idiot' (with the same scorer, word order counts): expected "
+        f"{[round(w, 3) for w in want]}, got {[round(g, 3) for g in got]}")
 
 
 # --- exercise: merge_words ----------------------------------------------------------
@@ -141,12 +143,13 @@ def test_merge_words__pieces_join_their_word(student):
 
 
 def test_merge_words__a_word_scores_the_sum_of_its_pieces(student):
-    tokens = ["[CLS]", "un", "##bel", "##ievable", "!", "[UNK]", "[SEP]"]
-    scores = [0.9, 0.25, -0.5, 0.75, 0.125, 0.0625, -0.9]
+    tokens = ["[CLS]", "un", "##bel", "##ievable", "!", "#", "tag", "[UNK]", "[SEP]"]
+    scores = [0.9, 0.25, -0.5, 0.75, 0.125, 0.5, 0.25, 0.0625, -0.9]
     words, merged = student_merge(student, tokens, scores)
     want_words, want = ref_merge(tokens, scores)
     assert words == want_words, (
-        f"keep every token except [CLS], [SEP] and [PAD] ('!' and [UNK] are words too): expected {want_words}, got {words}")
+        "keep every token except [CLS], [SEP] and [PAD] ('!', '#' and [UNK] are words too; only a token starting "
+        f"with ## continues a word): expected {want_words}, got {words}")
     assert all(close(g, w) for g, w in zip(merged, want)), (
         f"a word's score is the SUM of its pieces' scores (here 0.25 - 0.5 + 0.75 = 0.5), the specials' scores "
         f"left out: expected {want}, got {merged}")
@@ -159,10 +162,16 @@ def student_top(student, scores, k: int) -> list[int]:
 
 
 def test_top_k__highest_signed_scores_first(student):
-    got = student_top(student, [0.1, -0.9, 0.5, 0.3], 2)
+    scores = np.array([0.1, -0.9, 0.5, 0.3])
+    got, args, _ = student.call_echo("top_k", scores, 2)
+    got = as_ints(got, "top_k")
     assert got == [2, 3], (
         "the positions of the k highest scores, highest first, ranked by the signed score (-0.9 pushes away from "
-        f"toxic: it is the lowest, not the largest): top_k([0.1, -0.9, 0.5, 0.3], 2) is [2, 3]; got {got}")
+        f"toxic: it is the lowest, not the largest): top_k(array([0.1, -0.9, 0.5, 0.3]), 2) is [2, 3]; got {got}")
+    left = getattr(args[0], "values", args[0])
+    assert np.array_equal(np.asarray(left), scores), (
+        f"leave the scores you are given as they were (the faithfulness cell ranks one array for five ks): "
+        f"top_k changed them to {np.asarray(left).tolist()}")
 
 
 def test_top_k__ties_and_a_large_k(student):
@@ -221,6 +230,16 @@ def test_sufficiency__in_text_order_rounding_up(student):
         "the top k% of 5 words is ceil(5 * k / 100) (2 words for k=25), kept in the order they have in the text "
         f"('you idiot', not the ranking's 'idiot you'): expected {[round(w, 4) for _, w in seen]}, "
         f"got {[round(g, 4) for g, _ in seen]}")
+
+
+def test_sufficiency__a_top_word_that_occurs_twice(student):
+    words = ["stupid", "edits", "are", "stupid", "ok"]
+    scores = [0.9, 0.1, 0.0, 0.3, 0.2]  # the first 'stupid' is the top word; the second is not
+    got = student_metric(student, "sufficiency", INSULT, -1.0, words, scores, 20)
+    want = ref_sufficiency(INSULT, -1.0, words, scores, 20)
+    assert close(got, want), (
+        "keep the top words by position: with k=20 of 5 words only the first 'stupid' is kept, not every copy of it: "
+        f"expected {want:.4f}, got {got:.4f}")
 
 
 # --- exercise: term_toxicity ----------------------------------------------------------
