@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import textwrap
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -77,6 +78,11 @@ def for_exercise(exercise: str) -> Lab:
         raise KeyError(f"no lab has checks named test_{exercise}__*; is the exercise name right? (known: {known})")
     assert len(found) == 1, f"exercise {exercise!r} is in {[lab.name for lab in found]}: names must be unique"
     return found[0]
+
+
+def cell_source(text: str) -> str:
+    """A notebook cell's source from an indented triple-quoted block (what fixtures hold)."""
+    return textwrap.dedent(text).strip("\n") + "\n"
 
 
 def detect_mode(mode: str | None = None) -> str:

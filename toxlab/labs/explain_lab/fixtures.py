@@ -18,12 +18,7 @@ globals the notebook's setup cells define (np, math, re, score, model, tokenizer
 comprehensiveness and sufficiency, the student's own top_k from exercise 3 (as the reference does).
 """
 
-from textwrap import dedent
-
-
-def _src(text: str) -> str:
-    return dedent(text).strip("\n") + "\n"
-
+from toxlab.labs import cell_source as _src
 
 # ---------------------------------------------------------------------------
 # Exercise 1: occlusion_scores
