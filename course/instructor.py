@@ -184,23 +184,22 @@ def autograde_examples(names: list[str]) -> dict[str, dict[str, dict[str, float]
 
 
 def autograde(names: list[str], students: list[str], force: bool, workers: int, scheduler: str | None) -> int:
-    """Grade the pending submissions of each lab (here, or on Dask) and say what happened; 1 when any failed."""
+    """Grade the pending submissions of each lab (here, or on Dask: one cluster for all) and say what happened;
+    1 when any failed."""
     import time
 
     from toxlab.grading.batch import autograde as grade_all
 
-    failed = False
-    for name in names:
-        t = time.time()
-        summary = grade_all(THE_COURSE, name, students, force=force, workers=workers, scheduler=scheduler)
-        for student in summary.repaired:
-            print(f"instructor: {student}'s autograded {name} was left half-done by an interrupted run; graded again")
-        print(f"autograded {len(summary.graded)} submission(s) of {name} in {time.time() - t:.0f} s"
-              + (f" ({workers} workers)" if workers else f" (Dask scheduler {scheduler})" if scheduler else ""))
-        for student, log in summary.failed.items():
-            print(f"instructor: grading {student}'s {name} FAILED:\n{log[-3000:]}", file=sys.stderr)
-        failed |= bool(summary.failed)
-    return 1 if failed else 0
+    t = time.time()
+    summary = grade_all(THE_COURSE, names, students, force=force, workers=workers, scheduler=scheduler)
+    for name, student in summary.repaired:
+        print(f"instructor: {student}'s autograded {name} was left half-done by an interrupted run; graded again")
+    counts = ", ".join(f"{sum(a == name for a, _ in summary.graded)} of {name}" for name in names)
+    print(f"autograded {len(summary.graded)} submission(s) ({counts}) in {time.time() - t:.0f} s"
+          + (f" ({workers} workers)" if workers else f" (Dask scheduler {scheduler})" if scheduler else ""))
+    for (name, student), log in summary.failed.items():
+        print(f"instructor: grading {student}'s {name} FAILED:\n{log[-3000:]}", file=sys.stderr)
+    return 1 if summary.failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -102,11 +102,11 @@ def take(key: str) -> Graded | None:
 
 @dataclass
 class Summary:
-    """What one autograde run did."""
+    """What one autograde run did, per (assignment, student)."""
 
-    graded: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)  # student -> nbgrader's log
-    repaired: list[str] = field(default_factory=list)
+    graded: list[tuple[str, str]] = field(default_factory=list)
+    failed: dict[tuple[str, str], str] = field(default_factory=dict)  # -> nbgrader's log
+    repaired: list[tuple[str, str]] = field(default_factory=list)
 
 
 def nbgrader_config(course: Course):
@@ -200,33 +200,35 @@ def connect(workers: int, scheduler: str | None):
     return Client(cluster), cluster
 
 
-def autograde(course: Course, assignment: str, students: list[str] = (), force: bool = False, workers: int = 0,
-              scheduler: str | None = None, progress: bool = True) -> Summary:
-    """Grade the pending submissions of `assignment`: here one by one, or on Dask with `workers` or `scheduler`."""
+def autograde(course: Course, assignments: str | list[str], students: list[str] = (), force: bool = False,
+              workers: int = 0, scheduler: str | None = None, progress: bool = True) -> Summary:
+    """Grade the pending submissions of the assignments (one name or several): here one by one, or on Dask with
+    `workers` or `scheduler` (one cluster for all of them)."""
     from tqdm.auto import tqdm
 
+    assignments = [assignments] if isinstance(assignments, str) else list(assignments)
     url = course.gradebook_url()
     config = nbgrader_config(course)
     config.CourseDirectory.db_url = url
     config.CoursePreprocessor.course_root = str(course.root)
     create_gradebook(url)
-    summary = Summary(repaired=repair_interrupted(course, assignment, url))
-    todo = pending(course, assignment, list(students), force)
-    bar = tqdm(total=len(todo), desc=f"autograde {assignment}", unit="submission", disable=not progress or not todo,
-               file=sys.stderr)
+    summary = Summary(repaired=[(a, s) for a in assignments for s in repair_interrupted(course, a, url)])
+    todo = [(a, s) for a in assignments for s in pending(course, a, list(students), force)]
+    bar = tqdm(total=len(todo), desc=f"autograde {', '.join(assignments)}", unit="submission",
+               disable=not progress or not todo, file=sys.stderr)
 
-    def write(student: str) -> None:
+    def write(assignment: str, student: str) -> None:
         res = record(config, course, assignment, student, force)
         if res["success"]:
-            summary.graded.append(student)
+            summary.graded.append((assignment, student))
         else:
-            summary.failed[student] = res.get("log", "") + res.get("error", "")
+            summary.failed[(assignment, student)] = res.get("log", "") + res.get("error", "")
         bar.update()
 
     try:
         if not (workers or scheduler):
-            for student in todo:
-                write(student)
+            for assignment, student in todo:
+                write(assignment, student)
             return summary
         from distributed import as_completed
 
@@ -238,16 +240,16 @@ def autograde(course: Course, assignment: str, students: list[str] = (), force: 
             # workers import and start their zygotes while we sanitize (client.run blocks: a thread of ours waits)
             threading.Thread(target=client.run, args=(checker.warm_up,), daemon=True).start()
             futures = {}
-            for s in todo:  # each job goes out as soon as it is made
-                j = job(course, assignment, s, sanitized(config, course, assignment, s, url), timeout)
-                futures[client.submit(grade_job, j, key=f"grade-{assignment}-{j.student}-{j.key[:16]}")] = j
+            for a, s in todo:  # each job goes out as soon as it is made
+                j = job(course, a, s, sanitized(config, course, a, s, url), timeout)
+                futures[client.submit(grade_job, j, key=f"grade-{a}-{j.student}-{j.key[:16]}")] = j
             for future in as_completed(futures):
                 j = futures[future]
                 try:
                     _done[j.key] = future.result()
                 except Exception as e:  # noqa: BLE001 - nbgrader logs it as this student's failure, as a serial run would
                     _done[j.key] = e
-                write(j.student)
+                write(j.assignment, j.student)
         finally:
             try:
                 client.run(checker.close_zygotes)  # each worker's sandbox and its files, now rather than at exit

@@ -73,17 +73,17 @@ def n_top(n: int, k: float) -> int:
     return min(n, max(1, math.ceil(n * k / 100)))
 
 
-def ref_erased(words: list[str], scores, k: float, keep: bool) -> str:
-    top = set(ref_top_k(scores, n_top(len(words), k)))
+def ref_erased(words: list[str], ranking: list[int], k: float, keep: bool) -> str:
+    top = set(ranking[:n_top(len(words), k)])
     return " ".join(w for i, w in enumerate(words) if (i in top) == keep)
 
 
-def ref_comprehensiveness(weights, bias, words, scores, k, pairs=None) -> float:
-    return p(weights, bias, " ".join(words), pairs) - p(weights, bias, ref_erased(words, scores, k, keep=False), pairs)
+def ref_comprehensiveness(weights, bias, words, ranking, k, pairs=None) -> float:
+    return p(weights, bias, " ".join(words), pairs) - p(weights, bias, ref_erased(words, ranking, k, keep=False), pairs)
 
 
-def ref_sufficiency(weights, bias, words, scores, k, pairs=None) -> float:
-    return p(weights, bias, " ".join(words), pairs) - p(weights, bias, ref_erased(words, scores, k, keep=True), pairs)
+def ref_sufficiency(weights, bias, words, ranking, k, pairs=None) -> float:
+    return p(weights, bias, " ".join(words), pairs) - p(weights, bias, ref_erased(words, ranking, k, keep=True), pairs)
 
 
 def ref_term_share(texts: list[str], labels: list[int], term: str) -> float:
@@ -184,37 +184,37 @@ def test_top_k__ties_and_a_large_k(student):
 # --- exercise: comprehensiveness -----------------------------------------------------
 
 TEN = "you are a complete idiot and your edits are stupid".split()
-TEN_SCORES = [0.4, 0.0, -0.1, 0.3, 0.9, -0.2, 0.1, 0.2, 0.05, 0.7]
+TEN_RANKING = [4, 9, 0, 3, 7, 6, 8, 1, 2, 5]  # idiot, stupid, you, complete, ...
 
 
-def student_metric(student, name: str, weights, bias, words, scores, k, pairs=None) -> float:
-    return as_float(student.call(name, scorer(weights, bias, pairs), words, scores, k), name)
+def student_metric(student, name: str, weights, bias, words, ranking, k, pairs=None) -> float:
+    return as_float(student.call(name, scorer(weights, bias, pairs), words, ranking, k), name)
 
 
 def test_comprehensiveness__remove_the_top_words(student):
-    got = student_metric(student, "comprehensiveness", INSULT, -2.0, TEN, TEN_SCORES, 20)
-    want = ref_comprehensiveness(INSULT, -2.0, TEN, TEN_SCORES, 20)
+    got = student_metric(student, "comprehensiveness", INSULT, -2.0, TEN, TEN_RANKING, 20)
+    want = ref_comprehensiveness(INSULT, -2.0, TEN, TEN_RANKING, 20)
     assert close(got, want), (
-        "remove the top k% words (k=20 of 10 words: 'idiot' and 'stupid', the two highest scores) and return "
-        f"P(full) - P(the rest, in order): expected {want:.4f}, got {got:.4f}")
+        "remove the top k% words (k=20 of 10 words: the first two positions of the ranking, 'idiot' and 'stupid') "
+        f"and return P(full) - P(the rest, in order): expected {want:.4f}, got {got:.4f}")
 
 
 def test_comprehensiveness__k_percent_rounds_up(student):
     words = "you are a complete idiot".split() + ["idiot", "today"]
-    scores = [0.1, 0.0, 0.0, 0.3, 0.8, 0.8, -0.1]
-    got = [student_metric(student, "comprehensiveness", INSULT, -2.0, words, scores, k) for k in (10, 20)]
-    want = [ref_comprehensiveness(INSULT, -2.0, words, scores, k) for k in (10, 20)]
+    ranking = [4, 3, 5, 0, 1, 2, 6]  # the first 'idiot' first; the second one third
+    got = [student_metric(student, "comprehensiveness", INSULT, -2.0, words, ranking, k) for k in (10, 20)]
+    want = [ref_comprehensiveness(INSULT, -2.0, words, ranking, k) for k in (10, 20)]
     assert all(close(g, w) for g, w in zip(got, want)), (
-        "the top k% of 7 words is ceil(7 * k / 100): 1 word for k=10 (at least one), 2 for k=20; remove them by "
-        "position (the first 'idiot' of two, for k=10: ties go to the earlier one) and keep the second: expected "
+        "the top k% of 7 words is ceil(7 * k / 100): 1 word for k=10 (at least one), 2 for k=20, the first positions "
+        "of the ranking; remove them by position (for k=10 the first 'idiot' goes and the second stays): expected "
         f"{[round(w, 4) for w in want]}, got {[round(g, 4) for g in got]}")
 
 
 # --- exercise: sufficiency ------------------------------------------------------------
 
 def test_sufficiency__keep_only_the_top_words(student):
-    got = student_metric(student, "sufficiency", INSULT, -2.0, TEN, TEN_SCORES, 20)
-    want = ref_sufficiency(INSULT, -2.0, TEN, TEN_SCORES, 20)
+    got = student_metric(student, "sufficiency", INSULT, -2.0, TEN, TEN_RANKING, 20)
+    want = ref_sufficiency(INSULT, -2.0, TEN, TEN_RANKING, 20)
     assert close(got, want), (
         "keep only the top k% words (k=20 of 10: 'idiot' and 'stupid') and return P(full) - P(only those words): "
         f"expected {want:.4f}, got {got:.4f}")
@@ -223,9 +223,9 @@ def test_sufficiency__keep_only_the_top_words(student):
 def test_sufficiency__in_text_order_rounding_up(student):
     pairs = {"you idiot": 1.5}  # word order counts: "you idiot" scores higher than "idiot you"
     words = ["you", "are", "an", "idiot", "ok"]
-    scores = [0.5, -0.1, 0.0, 0.9, 0.2]  # ranked: idiot, you; in the text: you ... idiot
-    seen = [(student_metric(student, "sufficiency", INSULT, -1.5, words, scores, k, pairs),
-             ref_sufficiency(INSULT, -1.5, words, scores, k, pairs)) for k in (25, 40)]  # 2 words each
+    ranking = [3, 0, 4, 2, 1]  # idiot, you, ...; in the text: you ... idiot
+    seen = [(student_metric(student, "sufficiency", INSULT, -1.5, words, ranking, k, pairs),
+             ref_sufficiency(INSULT, -1.5, words, ranking, k, pairs)) for k in (25, 40)]  # 2 words each
     assert all(close(g, w) for g, w in seen), (
         "the top k% of 5 words is ceil(5 * k / 100) (2 words for k=25), kept in the order they have in the text "
         f"('you idiot', not the ranking's 'idiot you'): expected {[round(w, 4) for _, w in seen]}, "
@@ -234,9 +234,9 @@ def test_sufficiency__in_text_order_rounding_up(student):
 
 def test_sufficiency__a_top_word_that_occurs_twice(student):
     words = ["stupid", "edits", "are", "stupid", "ok"]
-    scores = [0.9, 0.1, 0.0, 0.3, 0.2]  # the first 'stupid' is the top word; the second is not
-    got = student_metric(student, "sufficiency", INSULT, -1.0, words, scores, 20)
-    want = ref_sufficiency(INSULT, -1.0, words, scores, 20)
+    ranking = [0, 3, 4, 1, 2]  # the first 'stupid' is the top word; the second is not
+    got = student_metric(student, "sufficiency", INSULT, -1.0, words, ranking, 20)
+    want = ref_sufficiency(INSULT, -1.0, words, ranking, 20)
     assert close(got, want), (
         "keep the top words by position: with k=20 of 5 words only the first 'stupid' is kept, not every copy of it: "
         f"expected {want:.4f}, got {got:.4f}")

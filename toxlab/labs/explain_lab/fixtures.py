@@ -14,8 +14,9 @@ fixture matrix).
   grade_globals() = what the notebook's setup cells define in grade mode, for checking fixtures in process
 
 A cell source replaces the whole solution cell of the release notebook; it may use the
-globals the notebook's setup cells define (np, math, re, score, model, tokenizer) and, in
-comprehensiveness and sufficiency, the student's own top_k from exercise 3 (as the reference does).
+globals the notebook's setup cells define (np, math, re, score, model, tokenizer). Comprehensiveness
+and sufficiency take a ranking of the words, not their scores, so that a wrong top_k (exercise 3)
+costs only exercise 3.
 """
 
 from toxlab.labs import cell_source as _src
@@ -454,87 +455,87 @@ _TOP_K_CORRECT = [
 
 _COMPREHENSIVENESS_WRONG = [
     ("floor_at_least_one", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
             m = min(n, max(1, int(n * k / 100)))
-            top = set(top_k(scores, m))
+            top = set(ranking[:m])
             rest = [w for i, w in enumerate(words) if i not in top]
             full, without = score([" ".join(words), " ".join(rest)])
             return full - without
         '''), "Rounds n*k/100 down (int) instead of up, so e.g. 2.5 words become 2."),
     ("floor_no_minimum", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
-            top = set(top_k(scores, n * k // 100))
+            top = set(ranking[:n * k // 100])
             rest = [w for i, w in enumerate(words) if i not in top]
             full, without = score([" ".join(words), " ".join(rest)])
             return full - without
         '''), "n * k // 100 rounds down and may be 0: for small k nothing is removed."),
     ("rounds_to_nearest", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
             m = min(n, round(n * k / 100))
-            top = set(top_k(scores, m))
+            top = set(ranking[:m])
             rest = [w for i, w in enumerate(words) if i not in top]
             full, without = score([" ".join(words), " ".join(rest)])
             return full - without
         '''), "round() instead of ceil: 0.4 words become 0 (nothing removed), 2.5 become 2."),
     ("k_as_count", _src('''
-        def comprehensiveness(score, words, scores, k):
-            top = set(top_k(scores, k))
+        def comprehensiveness(score, words, ranking, k):
+            top = set(ranking[:k])
             rest = [w for i, w in enumerate(words) if i not in top]
             full, without = score([" ".join(words), " ".join(rest)])
             return full - without
         '''), "Removes k words instead of the top k percent."),
     ("removes_by_value", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
             m = min(n, max(1, math.ceil(n * k / 100)))
-            top_words = [words[i] for i in top_k(scores, m)]
+            top_words = [words[i] for i in ranking[:m]]
             rest = [w for w in words if w not in top_words]
             full, without = score([" ".join(words), " ".join(rest)])
             return full - without
         '''), "Removes the top words by value, so every copy of a top word goes too."),
     ("del_shifts_positions", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
             m = min(n, max(1, math.ceil(n * k / 100)))
             rest = list(words)
-            for i in top_k(scores, m):
+            for i in ranking[:m]:
                 del rest[i]
             full, without = score([" ".join(words), " ".join(rest)])
             return full - without
         '''), "Deletes the top positions one by one from the list, so each deletion shifts the later positions."),
     ("sign_flipped", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
-            top = set(top_k(scores, min(n, max(1, math.ceil(n * k / 100)))))
+            top = set(ranking[:min(n, max(1, math.ceil(n * k / 100)))])
             rest = [w for i, w in enumerate(words) if i not in top]
             full, without = score([" ".join(words), " ".join(rest)])
             return without - full
         '''), "Returns P(without the top words) - P(full): the sign is flipped."),
     ("string_not_list", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
-            top = set(top_k(scores, min(n, max(1, math.ceil(n * k / 100)))))
+            top = set(ranking[:min(n, max(1, math.ceil(n * k / 100)))])
             rest = [w for i, w in enumerate(words) if i not in top]
             full = score(" ".join(words))[0]
             without = score(" ".join(rest))[0]
             return full - without
         '''), "Passes one string to score, which takes a list of texts."),
-    ("own_ranking_by_magnitude", _src('''
-        def comprehensiveness(score, words, scores, k):
+    ("ranking_read_as_scores", _src('''
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
             m = min(n, max(1, math.ceil(n * k / 100)))
-            top = set(sorted(range(n), key=lambda i: -abs(scores[i]))[:m])
+            top = set(sorted(range(n), key=lambda i: -ranking[i])[:m])
             rest = [w for i, w in enumerate(words) if i not in top]
             full, without = score([" ".join(words), " ".join(rest)])
             return full - without
-        '''), "Ranks the words by the size of their score, not the signed score toward toxic."),
+        '''), "Reads the ranking as one score per word and sorts by it, instead of taking its first positions."),
     ("empty_text_is_zero", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
-            top = set(top_k(scores, min(n, max(1, math.ceil(n * k / 100)))))
+            top = set(ranking[:min(n, max(1, math.ceil(n * k / 100)))])
             rest = [w for i, w in enumerate(words) if i not in top]
             full = score([" ".join(words)])[0]
             without = score([" ".join(rest)])[0] if rest else 0.0  # nothing left: not toxic
@@ -544,42 +545,42 @@ _COMPREHENSIVENESS_WRONG = [
 
 _COMPREHENSIVENESS_CORRECT = [
     ("numpy_delete", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
             m = min(n, max(1, math.ceil(n * k / 100)))
-            rest = np.delete(np.array(list(words), dtype=object), top_k(scores, m))
+            rest = np.delete(np.array(list(words), dtype=object), ranking[:m])
             p = score([" ".join(words), " ".join(rest)])
             return float(p[0] - p[1])
         ''')),
     ("separate_calls", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             words = list(words)
             n = len(words)
             how_many = math.ceil(n * k / 100)
             how_many = max(1, min(n, how_many))
-            removed = top_k(scores, how_many)
+            removed = ranking[:how_many]
             kept = [words[i] for i in range(n) if i not in removed]
             p_full = score([" ".join(words)])[0]
             p_without = score([" ".join(kept)])[0]
             return p_full - p_without
         ''')),
     ("integer_ceil", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
             m = int(-(-n * k // 100))  # ceil without floats
             m = min(max(m, 1), n)
-            drop = set(int(i) for i in top_k(scores, m))
+            drop = set(int(i) for i in ranking[:m])
             text = " ".join(words)
             rest = " ".join(words[i] for i in range(n) if i not in drop)
             full, without = score([text, rest])
             return float(full) - float(without)
         ''')),
     ("boolean_mask", _src('''
-        def comprehensiveness(score, words, scores, k):
+        def comprehensiveness(score, words, ranking, k):
             n = len(words)
             m = min(n, max(1, math.ceil(n * k / 100)))
             keep = np.ones(n, dtype=bool)
-            keep[np.asarray(top_k(scores, m), dtype=int)] = False
+            keep[np.asarray(ranking[:m], dtype=int)] = False
             rest = [w for w, kept in zip(words, keep) if kept]
             full, without = score([" ".join(words), " ".join(rest)])
             return full - without
@@ -593,64 +594,64 @@ _COMPREHENSIVENESS_CORRECT = [
 
 _SUFFICIENCY_WRONG = [
     ("rank_order", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             n = len(words)
-            top = top_k(scores, min(n, max(1, math.ceil(n * k / 100))))
+            top = ranking[:min(n, max(1, math.ceil(n * k / 100)))]
             kept = [words[i] for i in top]
             full, only = score([" ".join(words), " ".join(kept)])
             return full - only
         '''), "Joins the top words in rank order, not in the order they have in the text."),
     ("keeps_the_rest", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             n = len(words)
-            top = set(top_k(scores, min(n, max(1, math.ceil(n * k / 100)))))
+            top = set(ranking[:min(n, max(1, math.ceil(n * k / 100)))])
             kept = [w for i, w in enumerate(words) if i not in top]
             full, only = score([" ".join(words), " ".join(kept)])
             return full - only
         '''), "Copied from comprehensiveness: keeps the other words instead of only the top ones."),
     ("sign_flipped", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             n = len(words)
-            top = set(top_k(scores, min(n, max(1, math.ceil(n * k / 100)))))
+            top = set(ranking[:min(n, max(1, math.ceil(n * k / 100)))])
             kept = [w for i, w in enumerate(words) if i in top]
             full, only = score([" ".join(words), " ".join(kept)])
             return only - full
         '''), "Returns P(only the top words) - P(full): the sign is flipped."),
     ("k_as_count", _src('''
-        def sufficiency(score, words, scores, k):
-            top = set(top_k(scores, k))
+        def sufficiency(score, words, ranking, k):
+            top = set(ranking[:k])
             kept = [w for i, w in enumerate(words) if i in top]
             full, only = score([" ".join(words), " ".join(kept)])
             return full - only
         '''), "Keeps k words instead of the top k percent."),
     ("floor_no_minimum", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             n = len(words)
-            top = set(top_k(scores, int(n * k / 100)))
+            top = set(ranking[:int(n * k / 100)])
             kept = [w for i, w in enumerate(words) if i in top]
             full, only = score([" ".join(words), " ".join(kept)])
             return full - only
         '''), "int(n * k / 100) rounds down and may be 0: for small k it scores the empty text."),
     ("keeps_every_copy", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             n = len(words)
             m = min(n, max(1, math.ceil(n * k / 100)))
-            top_words = {words[i] for i in top_k(scores, m)}
+            top_words = {words[i] for i in ranking[:m]}
             kept = [w for w in words if w in top_words]
             full, only = score([" ".join(words), " ".join(kept)])
             return full - only
         '''), "Keeps the top words by value, so other copies of a top word are kept too."),
     ("returns_probability", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             n = len(words)
-            top = set(top_k(scores, min(n, max(1, math.ceil(n * k / 100)))))
+            top = set(ranking[:min(n, max(1, math.ceil(n * k / 100)))])
             kept = [w for i, w in enumerate(words) if i in top]
             return score([" ".join(kept)])[0]
         '''), "Returns P(toxic | only the top words), not its difference from P(full)."),
     ("string_not_list", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             n = len(words)
-            top = set(top_k(scores, min(n, max(1, math.ceil(n * k / 100)))))
+            top = set(ranking[:min(n, max(1, math.ceil(n * k / 100)))])
             kept = [w for i, w in enumerate(words) if i in top]
             return score(" ".join(words))[0] - score(" ".join(kept))[0]
         '''), "Passes one string to score, which takes a list of texts."),
@@ -658,38 +659,38 @@ _SUFFICIENCY_WRONG = [
 
 _SUFFICIENCY_CORRECT = [
     ("sorted_positions", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             n = len(words)
             m = min(n, max(1, math.ceil(n * k / 100)))
-            positions = sorted(int(i) for i in top_k(scores, m))
+            positions = sorted(int(i) for i in ranking[:m])
             only = " ".join(words[i] for i in positions)
             p = score([" ".join(words), only])
             return p[0] - p[1]
         ''')),
     ("numpy_mask", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             n = len(words)
             m = min(n, max(1, math.ceil(n * k / 100)))
             mask = np.zeros(n, dtype=bool)
-            mask[np.asarray(top_k(scores, m), dtype=int)] = True
+            mask[np.asarray(ranking[:m], dtype=int)] = True
             kept = np.array(list(words), dtype=object)[mask]
             full, only = score([" ".join(words), " ".join(kept)])
             return float(full - only)
         ''')),
     ("separate_calls", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             words = list(words)
             count = math.ceil(len(words) * k / 100)
             count = min(len(words), max(1, count))
-            chosen = top_k(scores, count)
+            chosen = ranking[:count]
             kept = [word for i, word in enumerate(words) if i in chosen]
             return score([" ".join(words)])[0] - score([" ".join(kept)])[0]
         ''')),
     ("integer_ceil_list_membership", _src('''
-        def sufficiency(score, words, scores, k):
+        def sufficiency(score, words, ranking, k):
             n = len(words)
             m = min(n, max(1, int(-(-n * k // 100))))
-            keep = list(top_k(scores, m))
+            keep = list(ranking[:m])
             text_only = " ".join(w for i, w in enumerate(words) if i in keep)
             full, only = score([" ".join(words), text_only])
             return float(full) - float(only)
