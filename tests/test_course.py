@@ -7,6 +7,8 @@ grade cell, edited cell metadata), all graded in one parallel run. Each must get
 score it deserves, shares of partial credit included, and the run must finish for all.
 """
 
+import ast
+
 import pytest
 from conftest import ROOT
 from expected_scores import fixtures, score_of
@@ -44,7 +46,9 @@ def test_every_lab_is_registered_once_with_all_its_parts():
         for part in (ROOT / "release" / lab / f"{lab}.ipynb", ROOT / "course" / "hidden_checks" / f"{lab}.py",
                      labs.get(lab).checks):
             assert part.is_file(), f"{lab}: {part} is missing (see the README's 'Adding a lab')"
-        assert labs.get(lab).module("modes").REPORT_CELL and fixtures(lab).POINTS
+        modes = labs.get(lab).module("modes")
+        ast.parse(modes.REPORT_CELL.replace("__REPORT_DIR__", "'out'"))  # run-lab appends it to the executed notebook
+        assert modes.REPORT_FILES and fixtures(lab).POINTS
 
 
 @pytest.mark.parametrize("lab", LABS)

@@ -107,7 +107,7 @@ from toxlab.metrics import scores as _scores
 _metrics = {"test_at_threshold": _scores(test["label"], p_test, threshold), "test_at_0.5": _scores(test["label"], p_test, 0.5),
             "mode": cfg.mode, "data": ds["train"].info.description, "train_rows": len(train_raw), "bias": bias.summary}
 (_out / "metrics.json").write_text(_json.dumps(_metrics, indent=2, default=str))
-(_out / "report.txt").write_text(report(test["label"], p_test, threshold) + f"\nbias probe: {bias.summary}\n")
+(_out / "report.txt").write_text(report(test["label"], p_test, threshold) + f"\\nbias probe: {bias.summary}\\n")
 plot_confusion_matrix(test["label"], p_test, threshold).savefig(_out / "confusion_matrix.png", dpi=110)
 bias.per_term.to_csv(_out / "bias_terms.csv", index=False)
 bias.per_group.to_csv(_out / "bias_groups.csv", index=False)
