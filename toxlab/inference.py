@@ -10,12 +10,30 @@ import numpy as np
 
 THRESHOLD_KEY = "toxlab_threshold"  # stored in the saved model's config.json by toxlab.training.train
 DEFAULT_THRESHOLD = 0.5  # equals argmax for two classes; used when a model carries no tuned threshold
+TEMPERATURE_KEY = "toxlab_temperature"  # written into config.json by toxlab.calibration.calibrate
 
 
 def model_threshold(model) -> float:
-    """The decision threshold saved with a model, or 0.5 when it has none."""
+    """The decision threshold saved with a model, or 0.5 when it has none.
+
+    In a calibrated model (one with a temperature) it is a threshold on calibrated P(toxic)."""
     saved = getattr(model.config, THRESHOLD_KEY, None)
     return DEFAULT_THRESHOLD if saved is None else float(saved)
+
+
+def model_temperature(model) -> float | None:
+    """The temperature saved with a model (toxlab.calibration), or None: then `predict` uses plain softmax.
+
+    `predict` divides the logits by it before the softmax. The transformers pipeline
+    (`make_pipeline`) does not know it and gives uncalibrated probabilities."""
+    saved = getattr(model.config, TEMPERATURE_KEY, None)
+    if saved is None:
+        return None
+    t = float(saved)
+    if not t > 0 or not np.isfinite(t):
+        raise ValueError(f"{TEMPERATURE_KEY}={saved!r} in the model's config.json: a temperature must be a "
+                         "positive number; re-run toxlab.calibration.calibrate(model_dir, data, force=True).")
+    return t
 
 
 def _check_texts(texts) -> list[str]:
@@ -28,6 +46,51 @@ def _check_texts(texts) -> list[str]:
     return texts
 
 
+def predict_logits(
+    texts: Sequence[str],
+    model,
+    tokenizer,
+    batch_size: int = 64,
+    max_length: int = 256,
+    progress: bool = False,
+) -> np.ndarray:
+    """The model's raw logits, (n, classes) float32, in input order (batched by length)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    texts = _check_texts(texts)
+    if not texts:
+        return np.empty((0, model.config.num_labels), dtype=np.float32)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+
+    # tokenize once, then batch by length so padding stays small
+    encoded = tokenizer(texts, truncation=True, max_length=max_length)
+    order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
+    logits = np.empty((len(texts), model.config.num_labels), dtype=np.float32)  # (n, classes)
+    starts = range(0, len(texts), batch_size)
+    try:
+        with torch.inference_mode():
+            for start in tqdm(starts, desc="predict", unit="batch", disable=not progress):
+                idx = order[start : start + batch_size]
+                batch = tokenizer.pad([{k: encoded[k][i] for k in encoded} for i in idx], return_tensors="pt")
+                logits[idx] = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
+    finally:
+        model.train(was_training)
+    return logits
+
+
+def probabilities(logits: np.ndarray, temperature: float | None = None) -> np.ndarray:
+    """Softmax of (n, classes) logits, divided by `temperature` first when one is given."""
+    import torch
+
+    z = torch.from_numpy(np.ascontiguousarray(logits, dtype=np.float32))
+    if temperature is not None:
+        z = z / float(temperature)
+    return torch.softmax(z, dim=-1).numpy()
+
+
 def predict(
     texts: Sequence[str],
     model,
@@ -37,32 +100,18 @@ def predict(
     max_length: int = 256,
     progress: bool = False,
 ) -> list[dict]:
-    """Score texts: per input {label, score, p_non_toxic, p_toxic}, in input order."""
-    import torch
-    from tqdm.auto import tqdm
+    """Score texts: per input {label, score, p_non_toxic, p_toxic}, in input order.
 
+    A model saved with a temperature (toxlab.calibration) gives calibrated probabilities:
+    softmax(logits / T); one without gives softmax(logits), as before."""
     texts = _check_texts(texts)
     if not texts:
         return []
     threshold = model_threshold(model) if threshold is None else float(threshold)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold={threshold}: must lie in [0, 1].")
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-
-    # tokenize once, then batch by length so padding stays small
-    encoded = tokenizer(texts, truncation=True, max_length=max_length)
-    order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
-    probs = np.empty((len(texts), 2), dtype=np.float32)  # (n, 2)
-    starts = range(0, len(texts), batch_size)
-    with torch.inference_mode():
-        for start in tqdm(starts, desc="predict", unit="batch", disable=not progress):
-            idx = order[start : start + batch_size]
-            batch = tokenizer.pad([{k: encoded[k][i] for k in encoded} for i in idx], return_tensors="pt")
-            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits  # (batch, 2)
-            probs[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-    model.train(was_training)
+    probs = probabilities(predict_logits(texts, model, tokenizer, batch_size, max_length, progress),
+                          model_temperature(model))  # (n, 2)
 
     names = model.config.id2label
     out = []

@@ -13,7 +13,7 @@ from datasets import concatenate_datasets
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from .data import class_counts, class_weights, enriched_subsample, stratified_subsample
-from .inference import THRESHOLD_KEY, predict
+from .inference import TEMPERATURE_KEY, THRESHOLD_KEY, predict_logits, probabilities
 from .metrics import choose_threshold, compute_metrics, scores
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
@@ -225,9 +225,11 @@ class TrainResult:
     """What `train` produced."""
 
     model_dir: Path  # the saved best model, tokenizer and threshold
-    threshold: float  # P(toxic) cut that maximised macro F1 on validation
+    threshold: float  # P(toxic) cut that maximised macro F1 on validation (on calibrated P when calibrated)
     validation: dict = field(default_factory=dict)  # validation scores at that threshold
     trainer: Trainer | None = None
+    temperature: float | None = None  # fitted on validation when train(calibrate=True), else None
+    augmentation: dict | None = None  # what train(augment=...) added: method, rows_added, ...
 
 
 def split_validation(train_split, size: float | int, seed: int):
@@ -270,17 +272,30 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     callbacks: list | None = None,
+    augment: str | None = None,
+    augment_max_rows: int | None = None,
+    calibrate: bool = False,
     **overrides,
 ) -> TrainResult:
     """Fine-tune with class weights; keep the best epoch by F1; save model, tokenizer and threshold.
 
     `data` may hold an "extra" split: labelled rows added to the training pool (after the validation
-    split is carved from "train") for the preset's subset to draw from, e.g. more toxic rows."""
+    split is carved from "train") for the preset's subset to draw from, e.g. more toxic rows.
+
+    augment: "counterfactual" or "identity-nontoxic" (toxlab.augment) adds bias-mitigation rows to the
+    training subset after it is drawn (at most augment_max_rows; validation never sees them).
+    calibrate: fit a temperature on the validation logits (toxlab.calibration) and save it with the
+    model; the threshold is then tuned on the calibrated validation probabilities."""
     # --- 1. validate up front ---
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r}: choose one of {sorted(PRESETS)}.")
     if "train" not in data:
         raise ValueError("data: pass a DatasetDict with a 'train' split (toxlab.data.load_jigsaw()).")
+    if augment is not None:
+        from .augment import METHODS
+
+        if augment not in METHODS:
+            raise ValueError(f"augment={augment!r}: choose one of {list(METHODS)} (or None).")
     out = Path(output_dir)
     _check_output_dir(out, resume, overwrite)
     recipe = PRESETS[preset]
@@ -295,6 +310,11 @@ def train(
         train_split = concatenate_datasets([train_split, data["extra"].cast(train_split.features)])
     limit = max_train_samples if max_train_samples is not None else recipe.max_train_samples
     train_split = training_subset(train_split, limit, recipe.toxic_share, seed=seed)
+    augmentation = None
+    if augment is not None:  # after the subset, so the added rows are not sampled away
+        from .augment import augment_dataset
+
+        train_split, augmentation = augment_dataset(train_split, augment, seed=seed, max_rows=augment_max_rows)
 
     # --- 3. tokenize, clean up columns ---
     tok_fn = make_tokenize_function(tokenizer, recipe.max_length, recipe.pad_to_max_length)
@@ -316,18 +336,36 @@ def train(
     trainer.train(resume_from_checkpoint=True if resume_from else None)
 
     # --- 6. threshold on validation, in input order (Trainer.predict reorders grouped batches) ---
-    probs = [r["p_toxic"] for r in predict(val_split["comment_text"], trainer.model, tokenizer,
-                                              max_length=recipe.max_length, threshold=0.5)]
+    for key in (TEMPERATURE_KEY, "toxlab_calibration"):  # a calibrated model fine-tuned further is not calibrated
+        if hasattr(trainer.model.config, key):
+            delattr(trainer.model.config, key)
+    logits = predict_logits(val_split["comment_text"], trainer.model, tokenizer, max_length=recipe.max_length)
+    probs = probabilities(logits)[:, 1]
     threshold = choose_threshold(val_split["label"], probs)
+    calibration = temperature = None
+    if calibrate:
+        from .calibration import calibration_record
+
+        calibration = calibration_record(logits, val_split["label"])
+        calibration.update({"fitted_on": "validation split of train()", "rows": len(val_split),
+                            "threshold_before": threshold})
+        temperature, threshold = calibration["temperature"], calibration["threshold"]
+        probs = probabilities(logits, temperature)[:, 1]
     validation = scores(val_split["label"], probs, threshold)
 
-    # --- 7. save best model + tokenizer + threshold ---
+    # --- 7. save best model + tokenizer + threshold (+ temperature) ---
     trainer.model.config.update({THRESHOLD_KEY: threshold})
+    if calibrate:
+        from .calibration import CALIBRATION_KEY
+
+        trainer.model.config.update({TEMPERATURE_KEY: temperature, CALIBRATION_KEY: calibration})
     trainer.save_model(str(out))
     if trainer.is_world_process_zero():
         meta = {"preset": preset, "recipe": asdict(recipe), "seed": seed, "threshold": threshold,
                 "validation": validation, "train_rows": len(train_split), "validation_rows": len(val_split),
+                "validation_size": None if "validation" in data else size,
+                "augmentation": augmentation, "temperature": temperature,
                 "train_class_counts": class_counts(train_split), "class_weights": weights.tolist(),
                 "data": train_split.info.description}
         (out / "toxlab_training.json").write_text(json.dumps(meta, indent=2, default=str))
-    return TrainResult(out, threshold, validation, trainer)
+    return TrainResult(out, threshold, validation, trainer, temperature, augmentation)

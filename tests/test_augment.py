@@ -1,0 +1,129 @@
+"""toxlab.augment: the counterfactual swap, both augmentations, and train(augment=...)."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from toxlab.augment import (
+    METHODS, augment_dataset, counterfactual_rows, find_terms, identity_nontoxic_rows, swap_identity,
+)
+from toxlab.bias import AUGMENT_TEMPLATES, GROUPS
+
+N_TERMS = sum(len(v) for v in GROUPS.values())
+
+
+def check_swap(swap):
+    cases = [
+        ("I am a Muslim.", "muslim", "christian", "I am a Christian."),
+        ("MUSLIM PRIDE", "muslim", "christian", "CHRISTIAN PRIDE"),
+        ("muslim and Muslim and MUSLIM", "muslim", "hindu", "hindu and Hindu and HINDU"),
+        ("Is he gay? (gay!) Gay's fine, gay.", "gay", "straight", "Is he straight? (straight!) Straight's fine, straight."),
+        ("The African American museum", "african american", "native american", "The Native American museum"),
+        ("an african  american writer", "african american", "white", "a white writer"),
+        ("An African-American writer", "african american", "white", "A White writer"),
+        ("A Muslim wrote; a muslim read.", "muslim", "asian", "An Asian wrote; an asian read."),
+        ("An Asian man and AN ASIAN WOMAN", "asian", "black", "A Black man and A BLACK WOMAN"),
+        ("Muslim", "muslim", "african american", "African American"),
+        ("Lord Gaylord is not gay", "gay", "straight", "Lord Gaylord is not straight"),
+        ("gaylord, agay, gayest, Muslims", "gay", "straight", "gaylord, agay, gayest, Muslims"),
+        ("Keep   THIS spacing,\tand Case!", "jewish", "sikh", "Keep   THIS spacing,\tand Case!"),
+        ("Santa Asian parade", "asian", "black", "Santa Black parade"),  # 'a' inside 'Santa' is no article
+    ]
+    for text, term, new, want in cases:
+        assert swap(text, term, new) == want, (text, term, new)
+
+
+def test_swap_identity():
+    check_swap(swap_identity)
+    assert swap_identity(swap_identity("An Asian editor.", "asian", "black"), "black", "asian") == "An Asian editor."
+
+
+def _lowercasing_swap(text, term, new):
+    return swap_identity(text, term, new).lower()
+
+
+def _substring_swap(text, term, new):
+    return re.sub(re.escape(term), new, text, flags=re.IGNORECASE)
+
+
+def _no_article_fix(text, term, new):
+    return re.sub(r"(?<!\w)" + re.escape(term) + r"(?!\w)", lambda m: new.capitalize() if m.group()[0].isupper() else new,
+                  text, flags=re.IGNORECASE)
+
+
+@pytest.mark.parametrize("wrong", [_lowercasing_swap, _substring_swap, _no_article_fix], ids=lambda f: f.__name__)
+def test_swap_check_fails_on_plausible_wrong_swaps(wrong):
+    with pytest.raises(AssertionError):
+        check_swap(wrong)
+
+
+def test_find_terms_prefers_the_longest_match():
+    assert find_terms("The African American and old black cat, a gay GAYLORD") == ["african american", "old", "black", "gay"]
+    assert find_terms("nothing here, gaylord") == []
+
+
+def _train_frame():
+    return pd.DataFrame({
+        "id": ["a", "b", "c", "d", "e"],
+        "comment_text": ["You gay idiot", "Nice Muslim neighbour", "no identity here", "The African American museum",
+                         "Jewish and gay"],
+        "toxic": [1, 0, 0, 0, 0], "label": [1, 0, 0, 0, 0],
+    })
+
+
+def test_counterfactual_rows_swap_within_the_group_and_keep_labels():
+    df = _train_frame()
+    out = counterfactual_rows(df, seed=0)
+    assert list(out["id"]) == ["a-cf", "b-cf", "d-cf", "e-cf"]  # "c" mentions no identity
+    assert list(out["label"]) == [1, 0, 0, 0] and list(out["toxic"]) == [1, 0, 0, 0]
+    group_of = {t: g for g, ts in GROUPS.items() for t in ts}
+    for before, after in zip(df.set_index("id").loc[["a", "b", "d", "e"], "comment_text"], out["comment_text"]):
+        assert before != after
+        old, new = find_terms(before), find_terms(after)
+        gone = [t for t in old if t not in new]
+        added = [t for t in new if t not in old]
+        assert len(gone) == 1 and len(added) == 1 and group_of[gone[0]] == group_of[added[0]], (before, after)
+    assert out.equals(counterfactual_rows(df, seed=0))  # seeded
+    assert len(counterfactual_rows(df, max_rows=2, seed=0)) == 2
+
+
+def test_identity_nontoxic_rows_count_and_labels():
+    out = identity_nontoxic_rows(columns=["id", "comment_text", "toxic", "label"])
+    assert len(out) == len(AUGMENT_TEMPLATES) * N_TERMS == 1220
+    assert (out["label"] == 0).all() and (out["toxic"] == 0).all() and out["id"].is_unique
+
+
+def test_augment_dataset_keeps_features():
+    from datasets import Dataset
+
+    ds = Dataset.from_pandas(_train_frame(), preserve_index=False)
+    for method in METHODS:
+        out, info = augment_dataset(ds, method, seed=1)
+        assert out.features == ds.features and len(out) == len(ds) + info["rows_added"]
+    out, info = augment_dataset(ds, "identity-nontoxic", max_rows=50)
+    assert info["rows_added"] == 50 and info["toxic_added"] == 0
+    with pytest.raises(ValueError, match="choose one of"):
+        augment_dataset(ds, "dixon")
+
+
+def test_train_with_augmentation_and_calibration(demo_dir, tmp_path, minilm_tokenizer):
+    """One tiny training: augment adds rows after the subset, calibrate stores a temperature."""
+    from toxlab.data import load_jigsaw
+    from toxlab.inference import TEMPERATURE_KEY, THRESHOLD_KEY
+    from toxlab.models import tiny_bert
+    from toxlab.training import train
+
+    data = load_jigsaw(demo_dir, verbose=False)
+    res = train(data, tiny_bert(seed=1), minilm_tokenizer, preset="quick", output_dir=tmp_path / "m",
+                max_train_samples=80, num_train_epochs=1, use_cpu=True, disable_tqdm=True, learning_rate=1e-3,
+                eval_strategy="no", save_strategy="no", load_best_model_at_end=False,  # no checkpoints: faster
+                augment="identity-nontoxic", augment_max_rows=40, calibrate=True)
+    meta = json.loads((tmp_path / "m" / "toxlab_training.json").read_text())
+    assert res.augmentation["rows_added"] == 40 and meta["train_rows"] == 120
+    assert meta["augmentation"]["method"] == "identity-nontoxic"
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg[TEMPERATURE_KEY] == pytest.approx(res.temperature) and cfg[THRESHOLD_KEY] == pytest.approx(res.threshold)
+    with pytest.raises(ValueError, match="choose one of"):
+        train(data, tiny_bert(seed=1), minilm_tokenizer, output_dir=tmp_path / "x", augment="swap")
