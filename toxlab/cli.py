@@ -1,4 +1,4 @@
-"""The `toxlab` command: doctor, demo-data, tour, train, evaluate, predict, bias.
+"""The `toxlab` command: doctor, demo-data, tour, train, evaluate, predict, bias, explain.
 
 Each subcommand's options are a small dataclass whose fields carry their help text;
 bad input ends in one `toxlab: error: ...` line and exit status 2.
@@ -64,6 +64,13 @@ class TrainArgs:
     cpu: bool = opt("train on the CPU even when a GPU is present (also for torchrun with gloo)", False)
     resume: bool = opt("continue an interrupted run from its last checkpoint in OUT", False)
     force: bool = opt("replace a model that already exists in OUT", False)
+    augment: Optional[str] = opt("bias mitigation: add counterfactual copies of identity-mentioning rows (swapped "
+                                 "terms), or Dixon-style non-toxic identity sentences",
+                                 choices=["counterfactual", "identity-nontoxic"])
+    augment_max_rows: Optional[int] = opt("cap on the rows --augment adds (default: 10%% of the subset for counterfactual, "
+                                          "all 1,220 sentences for identity-nontoxic)")
+    calibrate: bool = opt("fit a temperature on the validation split and save it with the model "
+                          "(predictions become calibrated; the threshold is tuned on them)", False)
 
 
 @dataclass
@@ -96,6 +103,27 @@ class BiasArgs:
     threshold: Optional[float] = opt("decision threshold on P(toxic) (default: the one saved with the model)")
     out: Optional[str] = opt("write bias_terms.csv, bias_groups.csv, bias_summary.json, bias.png here")
     original: bool = opt("run only the original lab's four sentences", False)
+    metrics: bool = opt("also score the identity test set (toxic and non-toxic templates): per-term FPR, FNR, "
+                        "pinned AUC, per-identity subgroup/BPSN/BNSP AUC, the final bias metric", False)
+    identity_set: Optional[str] = opt("CSV with text, label (0/1), term[, group] to use for --metrics instead of "
+                                      "the built-in set (implies --metrics)")
+
+
+@dataclass
+class ExplainArgs:
+    text: Optional[list] = opt("texts to explain (none: read one per line from stdin)", positional=True, nargs="*")
+    model: str = opt("saved model folder, 'minilm' or a Hub id", required=True)
+    method: str = opt("attribution method: ig (integrated gradients), occlusion, gxi (gradient x input), attention", "ig")
+    out: str = opt("folder to write explanations.html and explanations.png into", "explanations")
+    force: bool = opt("replace explanations.html and explanations.png if they exist in OUT", False)
+    steps: int = opt("integrated gradients: interpolation steps (more: slower, closer to completeness)", 32)
+    faithfulness: bool = opt("instead, print the faithfulness table (AOPC comprehensiveness and sufficiency) "
+                             "of every method and a random baseline", False)
+    data: Optional[str] = opt("with --faithfulness: Kaggle folder or zip whose scored test comments are used, a CSV "
+                              "with a comment_text column, or - for one text a line on stdin (default: TEXT, else "
+                              "$TOXLAB_DATA, ./jigsaw_toxicity_pred, else demo data)")
+    n: int = opt("with --faithfulness: number of comments (a seeded random sample of the non-empty ones)", 50)
+    seed: int = opt("with --faithfulness: seed of the sample and of the random baseline", 0)
 
 
 # ---------------------------------------------------------------------------
@@ -162,10 +190,14 @@ def cmd_train(a: TrainArgs) -> None:
     model, tokenizer = load_classifier(a.model)
     res = train(ds, model, tokenizer, preset=a.preset, output_dir=a.out, validation_size=a.validation_size,
                 max_train_samples=a.max_train_samples, seed=a.seed, resume=a.resume, overwrite=a.force,
-                disable_tqdm=False, **overrides)
+                disable_tqdm=False, augment=a.augment, augment_max_rows=a.augment_max_rows,
+                calibrate=a.calibrate, **overrides)
     if res.trainer.is_world_process_zero():
         v = res.validation
-        print(f"saved best model to {res.model_dir} (threshold {res.threshold:.3f}; validation: "
+        if res.augmentation:
+            print(f"augmentation {res.augmentation['method']}: added {res.augmentation['rows_added']} rows")
+        cal = f", temperature {res.temperature:.3f}" if res.temperature is not None else ""
+        print(f"saved best model to {res.model_dir} (threshold {res.threshold:.3f}{cal}; validation: "
               f"ROC-AUC {v['roc_auc']:.4f}, macro F1 {v['f1']:.4f})")
 
 
@@ -237,6 +269,10 @@ def cmd_bias(a: BiasArgs) -> None:
 
     templates = read_templates_csv(a.templates) if a.templates else (ORIGINAL_TEMPLATES if a.original else None)
     groups = read_terms_csv(a.terms) if a.terms else (ORIGINAL_GROUPS if a.original else None)
+    if a.identity_set:
+        from .bias import read_identity_csv
+
+        identity_rows = read_identity_csv(a.identity_set)  # fail on a bad file before loading the model
     quiet()
     model, tokenizer = load_classifier(a.model)
     threshold = model_threshold(model) if a.threshold is None else a.threshold
@@ -256,6 +292,128 @@ def cmd_bias(a: BiasArgs) -> None:
         (out / "bias_summary.json").write_text(json.dumps({"model": a.model, **rep.summary}, indent=2))
         plot_bias(rep, title=f"Identity-swap probe: {a.model}").savefig(out / "bias.png", dpi=120)
         print(f"wrote bias_terms.csv, bias_groups.csv, bias_summary.json, bias.png to {out}")
+    if a.metrics or a.identity_set:
+        from .bias import measure, plot_error_rates, plot_identity_aucs
+
+        m = measure(model_predictor(model, tokenizer), identity_rows if a.identity_set else None, threshold)
+        table = m.per_term.merge(m.per_identity.drop(columns=["n"]), on=["group", "term"])
+        with pd.option_context("display.width", 160, "display.max_rows", 500):
+            print("\nidentity test set, per term (FPR, FNR at the threshold; AUCs):")
+            print(table.round(4).to_string(index=False))
+        print("\nbias metrics:", json.dumps(m.summary))
+        if a.out:
+            table.to_csv(out / "bias_metrics_terms.csv", index=False)
+            (out / "bias_metrics_summary.json").write_text(json.dumps({"model": a.model, **m.summary}, indent=2))
+            plot_error_rates(m, title=f"Error rates per term: {a.model}", path=out / "bias_error_rates.png")
+            plot_identity_aucs(m, title=f"AUCs per identity: {a.model}", path=out / "bias_aucs.png")
+            print(f"wrote bias_metrics_terms.csv, bias_metrics_summary.json, bias_error_rates.png, bias_aucs.png to {out}")
+
+
+def _explain_texts(a: ExplainArgs) -> list[str]:
+    """TEXT arguments, else one text a line from stdin (refused when stdin is a terminal)."""
+    if a.text:
+        return list(a.text)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise ValueError("TEXT: none given; pass texts to explain as arguments or pipe them in, one a line.")
+    texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
+        raise ValueError("TEXT: stdin held no text; pass texts as arguments or pipe them in, one a line.")
+    return texts
+
+
+def _faithfulness_texts(a: ExplainArgs) -> tuple[list[str], str]:
+    """(up to n non-empty texts, where they came from): TEXT, stdin (--data -), a CSV, or Jigsaw's scored test rows."""
+    import numpy as np
+
+    if a.n < 1:
+        raise ValueError(f"--n {a.n}: give a number of comments >= 1.")
+    if a.text and a.data:
+        raise ValueError("give TEXT arguments or --data, not both.")
+    if a.text:
+        texts, source = list(a.text), "TEXT arguments"
+    elif a.data == "-":
+        texts, source = [line.rstrip("\n") for line in sys.stdin], "stdin"
+    elif a.data and a.data.lower().endswith(".csv") and Path(a.data).is_file():
+        from .data import read_table
+
+        texts, source = read_table(a.data, "comment_text")["comment_text"].tolist(), a.data
+    else:
+        from .data import load_jigsaw
+
+        texts, source = list(load_jigsaw(a.data)["test"]["comment_text"]), f"the scored test rows of {a.data or 'the default data'}"
+    texts = [t for t in texts if isinstance(t, str) and t.strip()]
+    if not texts:
+        raise ValueError(f"--data: {source} held no non-empty text.")
+    if len(texts) > a.n:
+        keep = np.sort(np.random.default_rng(a.seed).choice(len(texts), a.n, replace=False))
+        texts = [texts[i] for i in keep]
+    return texts, source
+
+
+def _bar(score: float, top: float, width: int = 24) -> str:
+    n = round(width * abs(score) / top) if top > 0 else 0
+    return ("+" if score > 0 else "-") * n
+
+
+def cmd_explain(a: ExplainArgs) -> None:
+    import time
+
+    from .explain import METHODS, explain, faithfulness, heatmap_html, plot_heatmap, shared_vmax
+    from .inference import model_threshold, predict
+    from .models import ModelNotFoundError, load_classifier, quiet
+
+    if a.method not in METHODS:
+        raise ValueError(f"--method {a.method}: unknown; use one of {', '.join(METHODS)}.")
+    if a.steps < 1:
+        raise ValueError(f"--steps {a.steps}: give at least 1 interpolation step (32 is the default).")
+    out = Path(a.out)
+    files = [out / "explanations.html", out / "explanations.png"]
+    if a.faithfulness:
+        texts, source = _faithfulness_texts(a)
+    else:
+        texts = _explain_texts(a)
+        for f in files:
+            if f.exists() and not a.force:
+                raise FileExistsError(f"{f}: already exists; pass --force to replace it (or choose another --out).")
+    quiet()
+    try:
+        model, tokenizer = load_classifier(a.model)
+    except ModelNotFoundError as e:
+        raise ModelNotFoundError(f"--model {e}") from None
+    if a.faithfulness:
+        import pandas as pd
+
+        table = faithfulness(model, tokenizer, texts, seed=a.seed, progress=True)
+        print(f"faithfulness on {len(texts)} texts from {source} (model {a.model})")
+        print(table.attrs["note"])
+        with pd.option_context("display.width", 120):
+            print(table.round(4).to_string(index=False))
+        return
+    threshold = model_threshold(model)
+    kw = {"n_steps": a.steps} if a.method == "ig" else {}
+    attributions, seconds = [], []
+    for text in texts:
+        t = time.perf_counter()
+        attributions.append(explain(model, tokenizer, text, a.method, **kw))
+        seconds.append(time.perf_counter() - t)
+    # labels as `predict` gives them: a saved temperature and threshold apply (attributions use plain softmax)
+    results = predict(texts, model, tokenizer)
+    vmax = shared_vmax(attributions)  # one scale for every text (bars, html, png): harmless texts stay pale
+    blocks = []
+    for text, attr, r, s in zip(texts, attributions, results, seconds):
+        calibrated = f" (calibrated {r['p_toxic']:.4f})" if abs(r["p_toxic"] - attr.p_toxic) > 1e-4 else ""
+        head = f"P(toxic) {attr.p_toxic:.4f}{calibrated} -> {r['label']} (threshold {threshold:.3f})"
+        print(f"\n{text!r}\n  {head}; {a.method} per word, + toward toxic ({s:.2f} s)")
+        words = attr.words()
+        for word, score in zip(words.tokens, words.scores):
+            print(f"  {word[:20]:<20} {score:+.4f}  {_bar(score, vmax)}")
+        blocks.append(heatmap_html(words.tokens, words.scores, title=f"{text[:120]}  ({head}; {a.method})", vmax=vmax))
+    out.mkdir(parents=True, exist_ok=True)
+    files[0].write_text("<!doctype html><meta charset='utf-8'><title>toxlab explain</title>\n"
+                        f"<p>{a.method} attributions toward Toxic (red) and away from it (blue); model {a.model}</p>\n"
+                        + "\n".join(blocks) + "\n", encoding="utf-8")
+    plot_heatmap(attributions, files[1])
+    print(f"\nwrote {files[0].name} and {files[1].name} to {out}")
 
 
 COMMANDS: dict[str, tuple[type, Callable, str]] = {
@@ -266,6 +424,8 @@ COMMANDS: dict[str, tuple[type, Callable, str]] = {
     "evaluate": (EvaluateArgs, cmd_evaluate, "metrics and the classification report on the scored test rows"),
     "predict": (PredictArgs, cmd_predict, "score texts (arguments, stdin or a CSV) with a saved model"),
     "bias": (BiasArgs, cmd_bias, "run the identity-swap bias probe on a model"),
+    "explain": (ExplainArgs, cmd_explain, "which words made the model say toxic: word attributions (html, png), "
+                                          "or the faithfulness of each method"),
 }
 
 
