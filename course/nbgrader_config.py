@@ -35,7 +35,7 @@ from toxlab.grading.preprocessors import (
 HERE = Path(__file__).resolve().parent
 COURSE = Course(HERE.parent)
 
-# Under nbgrader the lab runs in grade mode (a tiny model for a few steps, toxlab.lab): the
+# Under nbgrader the lab runs in grade mode (a tiny model for a few steps, toxlab.labs): the
 # executor sets TOXLAB_MODE=grade and NBGRADER_EXECUTION. Nothing is set in os.environ here for
 # that: a JupyterLab server that loads this file (formgrader) must not push its kernels into grade mode.
 os.environ["HF_HUB_OFFLINE"] = "1"

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT
-from fixtures.submissions import POINTS
 from scratch_course import instructor, make_course, submit
+
 from toxlab.data import make_demo_data
 from toxlab.grading import solved_notebook
+from toxlab.labs.toxicity_lab.fixtures import POINTS
 
 pytestmark = pytest.mark.e2e
 OUT = ROOT / "test-output" / "e2e"
