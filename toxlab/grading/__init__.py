@@ -190,7 +190,7 @@ def _checks_file(exercise: str, hidden: bool) -> Path:
     try:
         lab = labs.for_exercise(exercise)
     except KeyError as e:
-        raise ExerciseFailed(str(e).strip('"')) from None
+        raise ExerciseFailed(e.args[0]) from None
     if not hidden:
         return lab.checks
     folder = os.environ.get(HIDDEN_ENV)
