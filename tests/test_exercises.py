@@ -208,3 +208,29 @@ def test_grade_cells_call_visible_and_hidden_checks(lab, fx):
     assert set(fx.SOLUTION_CELL) == set(labs.get(lab).exercises()), "every exercise with checks has a grade cell"
     for c in cells:
         assert "### BEGIN HIDDEN TESTS" in c.source and "hidden=True" in c.source
+
+
+def calls_of_other_exercises(lab: str, fx, gid: str, source: str) -> set[str]:
+    """The other exercises' functions that a solution cell calls (each would carry a mistake into this one)."""
+    import ast
+
+    others = {g for g in fx.SOLUTION_CELL.values() if g != gid}
+    return {n.func.id for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in others}
+
+
+# lab 6b's first comprehensiveness, which ranked with the student's own top_k: a wrong top_k then cost
+# exercises 4 and 5 too, which only a run through autograde showed (the in-process matrix runs the reference top_k)
+COUPLED = '''def comprehensiveness(score, words, scores, k):
+    n = len(words)
+    top = set(top_k(scores, min(n, max(1, math.ceil(n * k / 100)))))
+    return score([" ".join(words)])[0] - score([" ".join(w for i, w in enumerate(words) if i not in top)])[0]
+'''
+
+
+def test_no_reference_solution_leans_on_another_exercise(lab, fx):
+    """An exercise that calls another's function loses points for that one's mistake: each stands alone."""
+    assert calls_of_other_exercises("explain_lab", fixtures("explain_lab"), "comprehensiveness", COUPLED) == {"top_k"}
+    coupled = {gid: calls for gid, src in solution_sources(lab).items() if gid in fx.SOLUTION_CELL.values()
+               if (calls := calls_of_other_exercises(lab, fx, gid, src))}
+    assert not coupled, f"{lab}: solutions that call another exercise's function: {coupled}"
