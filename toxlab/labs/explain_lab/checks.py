@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 
+from toxlab.explain import n_top
 from toxlab.grading import objects
 from toxlab.grading.answers import as_float, as_ints, kind
 from toxlab.grading.wire import obj
@@ -63,14 +64,6 @@ def ref_merge(tokens: list[str], scores: list[float]) -> tuple[list[str], list[f
             words.append(t)
             merged.append(s)
     return words, merged
-
-
-def ref_top_k(scores, k: int) -> list[int]:
-    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:max(0, k)]
-
-
-def n_top(n: int, k: float) -> int:
-    return min(n, max(1, math.ceil(n * k / 100)))
 
 
 def ref_erased(words: list[str], ranking: list[int], k: float, keep: bool) -> str:

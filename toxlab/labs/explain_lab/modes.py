@@ -101,13 +101,14 @@ def sample_texts(test, cfg: ExplainConfig, seed: int = 0) -> list[str]:
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    short = [i for i, t in enumerate(test["comment_text"]) if 2 <= len(t.split()) <= cfg.max_words]
+    texts = list(test["comment_text"])
+    short = [i for i, t in enumerate(texts) if 2 <= len(t.split()) <= cfg.max_words]
     labels = np.asarray(test["label"])[short]
     toxic = [short[i] for i in np.flatnonzero(labels == 1)]
     clean = [short[i] for i in np.flatnonzero(labels == 0)]
     half = min(len(toxic), cfg.n_texts // 2)
     picked = list(rng.permutation(toxic)[:half]) + list(rng.permutation(clean)[: cfg.n_texts - half])
-    return [test["comment_text"][int(i)] for i in sorted(picked)]
+    return [texts[int(i)] for i in sorted(picked)]
 
 
 # run-lab appends this cell to the executed notebook: it writes the lab's report into __REPORT_DIR__
