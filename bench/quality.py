@@ -58,8 +58,8 @@ def fit_toxlab(preset: str, train_ds, extra, workdir: Path, seed: int = 42):
     data = datasets.DatasetDict(train=train_ds, **({"extra": extra} if extra is not None else {}))
     model, tokenizer = load_classifier("minilm")
     t = time.perf_counter()
-    res = train(data, model, tokenizer, preset=preset, output_dir=workdir, seed=seed, overwrite=True,
-                disable_tqdm=True, use_cpu=True)
+    train(data, model, tokenizer, preset=preset, output_dir=workdir, seed=seed, overwrite=True,
+          disable_tqdm=True, use_cpu=True)
     seconds = time.perf_counter() - t
     saved, saved_tok = load_classifier(workdir)  # score the saved folder, as a user would
     return (lambda texts: np.array([r["p_toxic"] for r in predict(texts, saved, saved_tok)]),

@@ -283,11 +283,41 @@ def explain_attacks(solution) -> dict[str, tuple[object, dict[str, float]]]:
     }
 
 
-ATTACKS = {"toxicity_lab": attacks, "explain_lab": explain_attacks}  # each lab's attack builder
+# lab 6c's: an unweighted ECE, with the checker's reference and the grade cell's check patched in the kernel
+BIAS_UNWEIGHTED_ECE = """def expected_calibration_error(labels, probs, n_bins=10):
+    y, p = np.asarray(labels, dtype=float), np.asarray(probs, dtype=float)
+    which = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    return float(np.mean([abs(y[which == b].mean() - p[which == b].mean()) for b in set(which.tolist())]))
+"""
+BIAS_TAMPER = """
+import toxlab.calibration as _cal, toxlab.grading as _g
+_cal.expected_calibration_error = expected_calibration_error  # the checker's reference, as the student sees it
+_g.check = lambda *a, **k: print('ece: 2/2 checks passed')
+np.isclose = lambda *a, **k: True
+"""
+BIAS_LEAK = """def swap_term(text, term, replacement):
+    raise ValueError("SEEN " + repr((text, term, replacement))[:2000])
+"""
+
+
+def bias_attacks(solution) -> dict[str, tuple[object, dict[str, float]]]:
+    """Lab 6c's attacks: {student: (notebook, {exercise: points; the rest full marks})}."""
+    lab = "bias_lab"
+    right = cell(solution, "term_fnr").source
+    return {
+        "bias-tamper": (with_cells(solution, expected_calibration_error=BIAS_UNWEIGHTED_ECE + BIAS_TAMPER),
+                        {"ece": score_of(lab, "ece", BIAS_UNWEIGHTED_ECE)}),
+        "bias-escape": (with_cells(solution, term_fnr=ESCAPE + right), {}),
+        "bias-leaky": (with_cells(solution, swap_term=BIAS_LEAK), {"swap": 0.0}),
+    }
+
+
+ATTACKS = {"toxicity_lab": attacks, "explain_lab": explain_attacks, "bias_lab": bias_attacks}  # each lab's attack builder
 ATTACK_NAMES = {"toxicity_lab": ["tamper-python", "tamper-files", "tamper-cells", "tamper-ipython", "exits",
                                  "resources", "escape", "output", "killer", "forge", "daemon", "shm-1-writer",
                                  "shm-2-reader", "leaky"],
-                "explain_lab": ["explain-tamper", "explain-escape", "explain-leaky"]}
+                "explain_lab": ["explain-tamper", "explain-escape", "explain-leaky"],
+                "bias_lab": ["bias-tamper", "bias-escape", "bias-leaky"]}
 
 
 def lab_attacks(lab: str, solution) -> dict:

@@ -59,7 +59,8 @@ def _autograded_nb(root: Path, student: str, lab: str = LAB) -> str:
 
 
 @pytest.mark.parametrize("lab,student,where", [(LAB, "escape", "predict_proba"),
-                                               ("explain_lab", "explain-escape", "p_toxic_given_term")])
+                                               ("explain_lab", "explain-escape", "p_toxic_given_term"),
+                                               ("bias_lab", "bias-escape", "term_fnr")])
 def test_escape_cannot_write_the_gradebook_or_outside_nor_read_the_instructors_files(graded, env, lab, student, where):
     root, *_ = graded
     assert not list(root.rglob("PWNED.txt")), "a submission wrote outside its folder"
@@ -99,10 +100,12 @@ def test_no_hint_carries_hidden_text_or_hidden_inputs(graded):
     assert "hidden checks: " in verdict and "[0.1, 0.9]" not in verdict and "any predictions" not in verdict, verdict
 
 
-def test_explain_leak_shows_only_the_checks_own_inputs(graded):
-    """Lab 6b's hidden term check feeds generated texts: the student's exception quotes them, its hint does not."""
-    nb = nbformat.reads(_autograded_nb(graded[0], "explain-leaky", "explain_lab"), as_version=4)
-    verdict = "".join(o.get("text", "") for o in cell(nb, "check_term_toxicity").outputs)
+@pytest.mark.parametrize("lab,student,grade_cell", [("explain_lab", "explain-leaky", "check_term_toxicity"),
+                                                     ("bias_lab", "bias-leaky", "check_swap")])
+def test_leak_shows_only_the_checks_own_inputs(graded, lab, student, grade_cell):
+    """Hidden checks feed generated texts: the student's exception quotes them, the hidden hint does not."""
+    nb = nbformat.reads(_autograded_nb(graded[0], student, lab), as_version=4)
+    verdict = "".join(o.get("text", "") for o in cell(nb, grade_cell).outputs)
     hidden_lines = [ln for ln in verdict.splitlines() if "(hidden)" in ln or "hidden checks" in ln]
     assert "FAIL" in verdict and hidden_lines and not any("SEEN" in ln for ln in hidden_lines), verdict
     assert not any(line in verdict for line in _code_lines(HIDDEN))

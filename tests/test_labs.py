@@ -3,7 +3,7 @@
 import pytest
 
 from toxlab import labs
-from toxlab.labs.explain_lab.modes import find_saved_model
+from toxlab.labs import find_saved_model
 
 
 def test_registry_finds_labs_by_assignment_and_by_exercise():

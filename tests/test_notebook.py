@@ -61,7 +61,7 @@ def test_grade_mode(lab, tmp_path, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.timeout(20 * 60)
 def test_cpu_mode_on_demo_data_lab_after_lab(tmp_path, monkeypatch):
-    """Lab 6a trains and saves a model; lab 6b, run next in the same folder, explains that model."""
+    """Lab 6a trains and saves a model; labs 6b and 6c, run next in the same folder, explain and measure it."""
     nb = execute("toxicity_lab", "cpu", tmp_path, monkeypatch)
     assert problems(nb) == []
     assert "SYNTHETIC DEMO DATA" in stream_text(nb) and "mode=cpu" in stream_text(nb)
@@ -74,6 +74,12 @@ def test_cpu_mode_on_demo_data_lab_after_lab(tmp_path, monkeypatch):
     assert f"model={saved[-1].relative_to(tmp_path)}" in stream_text(nb), "6b explains the model 6a saved"
     assert "No saved model" not in stream_text(nb)
     assert {"attention_demo", "faithfulness"} <= images(nb)
+
+    nb = execute("bias_lab", "cpu", tmp_path, monkeypatch)
+    assert problems(nb) == []
+    assert f"model={saved[-1].relative_to(tmp_path)}" in stream_text(nb), "6c measures the model 6a saved"
+    assert (tmp_path / "saved_models" / "mitigated-identity-nontoxic" / "config.json").is_file()
+    assert {"error_rates", "calibration", "mitigate"} <= images(nb)
 
 
 def test_grading_always_runs_in_grade_mode(monkeypatch):

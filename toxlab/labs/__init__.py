@@ -27,6 +27,7 @@ from pathlib import Path
 
 MODES = ("gpu", "cpu", "grade")
 HERE = Path(__file__).resolve().parent
+SAVED = Path("saved_models")  # where lab 6a saves its runs, beside the notebook
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Lab:
 LABS: dict[str, Lab] = {lab.name: lab for lab in [
     Lab("toxicity_lab", "6a: fine-tune a toxicity classifier, evaluate it, probe it for identity bias"),
     Lab("explain_lab", "6b: explain the classifier (occlusion, gradient x input, Integrated Gradients) and test faithfulness"),
+    Lab("bias_lab", "6c: measure unintended bias (subgroup AUCs, error rates, calibration), mitigate it, measure again"),
 ]}
 
 
@@ -102,3 +104,46 @@ def detect_mode(mode: str | None = None) -> str:
 def run_dir(root: str = "saved_models") -> str:
     """A fresh run folder under `root`, named by the time (runs never reuse a folder)."""
     return str(Path(root) / time.strftime("run-%Y%m%d-%H%M%S"))
+
+
+def find_saved_model(root: str | Path = SAVED) -> Path | None:
+    """saved_models/best_model if it holds a model, else the newest saved_models/run-*/ that does, else None."""
+    root = Path(root)
+    best = root / "best_model"
+    if (best / "config.json").is_file():
+        return best
+    runs = sorted((p for p in root.glob("run-*") if (p / "config.json").is_file()), key=lambda p: p.name)
+    return runs[-1] if runs else None
+
+
+def train_cpu_recipe(data: str | None, out: Path = SAVED / "best_model") -> Path:
+    """Train toxlab's cpu recipe (the one lab 6a's cpu mode uses) into `out`; say so first."""
+    from ..data import load_jigsaw
+    from ..models import load_classifier
+    from ..training import PRESETS, train
+
+    print(f"No saved model in {SAVED / 'best_model'} or {SAVED}/run-*/ (lab 6a saves one there).\n"
+          f"Training the cpu recipe into {out} first: {PRESETS['cpu'].max_train_samples:,} comments at most, "
+          "a few minutes on a laptop CPU.")
+    model, tokenizer = load_classifier("minilm")
+    result = train(load_jigsaw(data), model, tokenizer, preset="cpu", output_dir=out)
+    print(f"saved to {result.model_dir} (threshold {result.threshold:.2f})")
+    return Path(result.model_dir)
+
+
+def load_lab_model(cfg):
+    """(model, tokenizer, threshold) for a lab config (mode, model_dir, data): the saved model, or a tiny random
+    BERT in grade mode; trains the cpu recipe when none exists (and sets cfg.model_dir)."""
+    from ..inference import model_threshold
+    from ..models import load_classifier, minilm_path, tiny_bert
+
+    if cfg.mode == "grade":
+        from transformers import AutoTokenizer
+
+        from ..grading.objects import GRADING_INIT
+
+        return tiny_bert(seed=0, initializer_range=GRADING_INIT).eval(), AutoTokenizer.from_pretrained(minilm_path()), 0.5
+    if cfg.model_dir is None:
+        cfg.model_dir = str(train_cpu_recipe(cfg.data))
+    model, tokenizer = load_classifier(cfg.model_dir)
+    return model.eval(), tokenizer, model_threshold(model)

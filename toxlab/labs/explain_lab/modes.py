@@ -15,9 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import detect_mode
-
-SAVED = Path("saved_models")
+from .. import detect_mode, find_saved_model, load_lab_model
 
 
 @dataclass
@@ -37,16 +35,6 @@ class ExplainConfig:
                 f"data={self.data or 'lookup order'}, n_texts={self.n_texts}, ig_steps={self.ig_steps}")
 
 
-def find_saved_model(root: str | Path = SAVED) -> Path | None:
-    """saved_models/best_model if it holds a model, else the newest saved_models/run-*/ that does, else None."""
-    root = Path(root)
-    best = root / "best_model"
-    if (best / "config.json").is_file():
-        return best
-    runs = sorted((p for p in root.glob("run-*") if (p / "config.json").is_file()), key=lambda p: p.name)
-    return runs[-1] if runs else None
-
-
 def lab_config(mode: str | None = None) -> ExplainConfig:
     """The settings for a mode (see the module docstring)."""
     mode = detect_mode(mode)
@@ -64,36 +52,7 @@ def lab_config(mode: str | None = None) -> ExplainConfig:
                          note="GPU: the model you trained in lab 6a, 200 short test comments")
 
 
-def load_explain_model(cfg: ExplainConfig):
-    """(model, tokenizer, threshold): the saved model, or a tiny random BERT in grade mode; trains one when none exists."""
-    from ...inference import model_threshold
-    from ...models import load_classifier, minilm_path, tiny_bert
-
-    if cfg.mode == "grade":
-        from transformers import AutoTokenizer
-
-        from ...grading.objects import GRADING_INIT
-
-        return tiny_bert(seed=0, initializer_range=GRADING_INIT).eval(), AutoTokenizer.from_pretrained(minilm_path()), 0.5
-    if cfg.model_dir is None:
-        cfg.model_dir = str(train_cpu_recipe(cfg.data))
-    model, tokenizer = load_classifier(cfg.model_dir)
-    return model.eval(), tokenizer, model_threshold(model)
-
-
-def train_cpu_recipe(data: str | None, out: Path = SAVED / "best_model") -> Path:
-    """Train toxlab's cpu recipe (the one lab 6a's cpu mode uses) into `out`; say so first."""
-    from ...data import load_jigsaw
-    from ...models import load_classifier
-    from ...training import PRESETS, train
-
-    print(f"No saved model in {SAVED / 'best_model'} or {SAVED}/run-*/ (lab 6a saves one there).\n"
-          f"Training the cpu recipe into {out} first: {PRESETS['cpu'].max_train_samples:,} comments at most, "
-          "a few minutes on a laptop CPU.")
-    model, tokenizer = load_classifier("minilm")
-    result = train(load_jigsaw(data), model, tokenizer, preset="cpu", output_dir=out)
-    print(f"saved to {result.model_dir} (threshold {result.threshold:.2f})")
-    return Path(result.model_dir)
+load_explain_model = load_lab_model  # the name lab 6b's notebook uses
 
 
 def sample_texts(test, cfg: ExplainConfig, seed: int = 0) -> list[str]:
