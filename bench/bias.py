@@ -4,11 +4,13 @@
     .venv/bin/python bench/bias.py --methods identity-nontoxic --reuse
 
 Each model is MiniLM trained with the same preset and seed on ../shared/data/jigsaw-sample's train rows
-plus jigsaw-extra (training only), then calibrated (`toxlab.calibration.calibrate`, temperature fitted
-on the validation split train() carved). Printed from one run, per model:
+plus jigsaw-extra (training only), then calibrated (`toxlab.calibration.calibrate`, method "platt": a
+temperature and a toxic-logit shift fitted on the validation split train() carved). Printed from one
+run, per model:
 
 - on jigsaw-sample's 440 test rows: ROC-AUC, macro F1 at the model's own (saved) threshold, and the
-  ECE of P(toxic) before and after temperature scaling;
+  ECE of P(toxic) raw, after a temperature alone, and after the temperature and shift (both fitted on
+  the validation split; the test rows are never used to fit);
 - on the generated identity test set (`toxlab.bias.identity_set`: 61 terms x 24 non-toxic + 22 toxic
   templates): FPR spread and FNR spread over terms at the model's own threshold, worst subgroup AUC,
   the Jigsaw final bias metric.
@@ -38,9 +40,13 @@ SHARED = ROOT.parent / "shared" / "data"
 import numpy as np  # noqa: E402
 
 from toxlab.bias import bias_report, identity_set, plot_bias_comparison  # noqa: E402
-from toxlab.calibration import calibrate, expected_calibration_error, reliability_diagram  # noqa: E402
+from toxlab.calibration import (  # noqa: E402
+    _validation_rows, apply_temperature, calibrate, expected_calibration_error, fit_temperature, reliability_diagram,
+)
 from toxlab.data import load_jigsaw, load_train_rows  # noqa: E402
-from toxlab.inference import model_temperature, model_threshold, predict_logits, probabilities  # noqa: E402
+from toxlab.inference import (  # noqa: E402
+    model_logit_shift, model_temperature, model_threshold, predict_logits, probabilities,
+)
 from toxlab.metrics import scores  # noqa: E402
 from toxlab.models import load_classifier, quiet  # noqa: E402
 from toxlab.training import train  # noqa: E402
@@ -67,23 +73,27 @@ def train_variant(name: str, out: Path, args, ds) -> float:
 
 
 def score_variant(name: str, out: Path, ds, ident) -> dict:
-    """Calibrate (when not yet), then score test rows and the identity set with the model's own threshold."""
+    """Calibrate (again: the folder's config.json gets T, b and the re-tuned threshold), then score test rows and
+    the identity set with the model's own threshold; also the test ECE of a temperature alone, for comparison."""
     model, tokenizer = load_classifier(out)
-    if model_temperature(model) is None:
-        rec = calibrate(out, ds, model=model, tokenizer=tokenizer)
-        print(f"[{name}] calibrated: T={rec['temperature']:.3f}, validation ECE {rec['ece_before']:.4f} -> "
-              f"{rec['ece_after']:.4f}, threshold {rec['threshold_before']:.3f} -> {rec['threshold']:.3f}", flush=True)
-    t, threshold = model_temperature(model), model_threshold(model)
+    rec = calibrate(out, ds, model=model, tokenizer=tokenizer, force=True)
+    print(f"[{name}] calibrated: T={rec['temperature']:.3f}, shift {rec['shift']:+.3f}, validation ECE "
+          f"{rec['ece_before']:.4f} -> {rec['ece_after']:.4f}, threshold {rec['threshold_before']:.3f} -> "
+          f"{rec['threshold']:.3f}", flush=True)
+    t, b, threshold = model_temperature(model), model_logit_shift(model), model_threshold(model)
+    val_texts, val_y, _ = _validation_rows(out, ds)
+    t_alone = fit_temperature(predict_logits(val_texts, model, tokenizer), val_y)
     test = ds["test"]
     logits = predict_logits(list(test["comment_text"]), model, tokenizer)
-    raw, cal = probabilities(logits)[:, 1], probabilities(logits, t)[:, 1]
+    raw, cal = probabilities(logits)[:, 1], probabilities(logits, t, b)[:, 1]
     y = np.asarray(test["label"])
     s = scores(y, cal, threshold)
     id_logits = predict_logits(ident["text"].tolist(), model, tokenizer)
-    rep = bias_report(ident["label"].to_numpy(), probabilities(id_logits, t)[:, 1], ident["term"].to_numpy(),
+    rep = bias_report(ident["label"].to_numpy(), probabilities(id_logits, t, b)[:, 1], ident["term"].to_numpy(),
                       ident["group"].to_numpy(), threshold, texts=ident["text"].tolist())
     meta = json.loads((out / "toxlab_training.json").read_text())
-    return {"name": name, "dir": str(out), "threshold": threshold, "temperature": t,
+    return {"name": name, "dir": str(out), "threshold": threshold, "temperature": t, "shift": b, "t_alone": t_alone,
+            "ece_t_alone": expected_calibration_error(y, apply_temperature(logits, t_alone)[:, 1]),
             "test_auc": s["roc_auc"], "test_f1": s["f1"],
             "ece_before": expected_calibration_error(y, raw), "ece_after": expected_calibration_error(y, cal),
             "train_rows": meta["train_rows"], "augmentation": meta.get("augmentation"),
@@ -120,11 +130,14 @@ def main(argv=None) -> int:
             ("train rows (incl. added)", lambda r: r["train_rows"], "{:,}"),
             ("train seconds", lambda r: r["train_s"], "{:.0f}"),
             ("threshold (calibrated P)", lambda r: r["threshold"], "{:.3f}"),
-            ("temperature", lambda r: r["temperature"], "{:.3f}"),
+            ("temperature T (with shift)", lambda r: r["temperature"], "{:.3f}"),
+            ("toxic-logit shift b", lambda r: r["shift"], "{:+.3f}"),
+            ("T alone (no shift)", lambda r: r["t_alone"], "{:.3f}"),
             ("test ROC-AUC", lambda r: r["test_auc"], "{:.4f}"),
             ("test macro F1 @ own thr", lambda r: r["test_f1"], "{:.4f}"),
-            ("test ECE before T", lambda r: r["ece_before"], "{:.4f}"),
-            ("test ECE after T", lambda r: r["ece_after"], "{:.4f}"),
+            ("test ECE raw", lambda r: r["ece_before"], "{:.4f}"),
+            ("test ECE, T alone", lambda r: r["ece_t_alone"], "{:.4f}"),
+            ("test ECE, T and shift", lambda r: r["ece_after"], "{:.4f}"),
             ("identity overall AUC", lambda r: r["bias"].summary["overall_auc"], "{:.4f}"),
             ("FPR spread @ own thr", lambda r: r["bias"].summary["fpr_spread"], "{:.3f}"),
             ("  highest-FPR term", lambda r: "{} {:.2f}".format(*r["bias"].summary["fpr_highest"]), "{}"),
@@ -163,6 +176,13 @@ def main(argv=None) -> int:
         for k, (ok, txt) in checks.items():
             print(f"  {r['name']:<18} {k:<28} {'MET' if ok else 'MISSED':<7} {txt}")
 
+    print("\ncalibration (issue #16: it lowers the ECE on the test split), each model:")
+    for r in results:
+        ok = r["ece_after"] < r["ece_before"]
+        verdicts.setdefault(r["name"], {})["test ECE lowered"] = bool(ok)
+        print(f"  {r['name']:<18} {'test ECE lowered':<28} {'MET' if ok else 'MISSED':<7} {r['ece_before']:.4f} -> "
+              f"{r['ece_after']:.4f} with T and shift (T alone: {r['ece_t_alone']:.4f})")
+
     plot_bias_comparison({r["name"]: r["bias"] for r in results},
                          title=f"{args.preset} recipe: bias before and after mitigation (identity test set)",
                          path=out / "bias_before_after.png")
@@ -174,7 +194,7 @@ def main(argv=None) -> int:
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean P(toxic) in bin", ylabel="share of toxic rows in bin",
                title=f"{r['name']}: test rows")
         reliability_diagram(r["y"], r["raw"], label="raw", ax=ax)
-        reliability_diagram(r["y"], r["cal"], label=f"T={r['temperature']:.2f}", ax=ax)
+        reliability_diagram(r["y"], r["cal"], label=f"T={r['temperature']:.2f}, b={r['shift']:+.2f}", ax=ax)
     fig.tight_layout()
     fig.savefig(out / "reliability.png", dpi=120)
     summary = {r["name"]: {k: v for k, v in r.items() if k not in ("bias", "raw", "cal", "y")}

@@ -111,7 +111,7 @@ def test_augment_dataset_keeps_features():
 def test_train_with_augmentation_and_calibration(demo_dir, tmp_path, minilm_tokenizer):
     """One tiny training: augment adds rows after the subset, calibrate stores a temperature."""
     from toxlab.data import load_jigsaw
-    from toxlab.inference import TEMPERATURE_KEY, THRESHOLD_KEY
+    from toxlab.inference import SHIFT_KEY, TEMPERATURE_KEY, THRESHOLD_KEY
     from toxlab.models import tiny_bert
     from toxlab.training import train
 
@@ -125,5 +125,8 @@ def test_train_with_augmentation_and_calibration(demo_dir, tmp_path, minilm_toke
     assert meta["augmentation"]["method"] == "identity-nontoxic"
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
     assert cfg[TEMPERATURE_KEY] == pytest.approx(res.temperature) and cfg[THRESHOLD_KEY] == pytest.approx(res.threshold)
+    assert cfg[SHIFT_KEY] == pytest.approx(res.shift) and meta["logit_shift"] == pytest.approx(res.shift)
+    with pytest.raises(ValueError, match="'platt', 'temperature'"):
+        train(data, tiny_bert(seed=1), minilm_tokenizer, output_dir=tmp_path / "y", calibrate="isotonic")
     with pytest.raises(ValueError, match="choose one of"):
         train(data, tiny_bert(seed=1), minilm_tokenizer, output_dir=tmp_path / "x", augment="swap")

@@ -10,10 +10,11 @@ import torch
 
 from toxlab.calibration import (
     CALIBRATION_KEY, apply_temperature, calibrate, calibration_bins, expected_calibration_error, fit_temperature,
-    nll, reliability_diagram,
+    fit_temperature_and_shift, nll, reliability_diagram,
 )
 from toxlab.inference import (
-    TEMPERATURE_KEY, THRESHOLD_KEY, model_temperature, model_threshold, predict, predict_logits,
+    SHIFT_KEY, TEMPERATURE_KEY, THRESHOLD_KEY, model_logit_shift, model_temperature, model_threshold, predict,
+    predict_logits,
 )
 
 TEXTS = ["you are an idiot", "thanks for the fix", "", "a much longer comment about the article " * 8, "ok"]
@@ -94,6 +95,37 @@ def test_temperature_check_fails_on_a_wrong_fit(wrong):
         check_temperature_scaling(fits[wrong])
 
 
+def _shifted(n, seed):
+    """Labels at a real 8% base rate, and the logits of a model trained with class weights on an enriched
+    subset: it answers as if toxic comments were common (margin shifted by +2.5) and is too sure (x2)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(-3.0, 1.5, n)  # the calibrated margin: sigmoid(z) is right
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    return np.stack([np.zeros(n), 2 * (z + 2.5)], axis=1), y
+
+
+def check_base_rate_fixed(fit):
+    """Fitted on one sample, the calibration must bring a shifted model's test ECE under a third, below 0.03."""
+    val_logits, val_y = _shifted(3000, seed=3)
+    test_logits, test_y = _shifted(3000, seed=4)
+    t, b = fit(val_logits, val_y)
+    before = expected_calibration_error(test_y, apply_temperature(test_logits, 1.0)[:, 1])
+    after = expected_calibration_error(test_y, apply_temperature(test_logits, t, b)[:, 1])
+    assert after < before / 3 and after < 0.03, (t, b, before, after)
+
+
+def test_temperature_and_shift_fix_a_base_rate_shift():
+    """What class-weighted training does to P(toxic) (bench/bias.py: T alone left the test ECE at 0.077)."""
+    check_base_rate_fixed(fit_temperature_and_shift)
+    t, b = fit_temperature_and_shift(*_shifted(3000, seed=3))
+    assert t == pytest.approx(2.0, rel=0.15) and b == pytest.approx(-2.5, abs=0.3)
+
+
+def test_a_temperature_alone_cannot_fix_a_base_rate_shift():
+    with pytest.raises(AssertionError):
+        check_base_rate_fixed(lambda z, y: (fit_temperature(z, y), None))
+
+
 def test_apply_temperature():
     z = np.array([[0.0, 2.0], [1.0, -1.0]])
     assert np.allclose(apply_temperature(z, 1.0), torch.softmax(torch.tensor(z), -1).numpy(), atol=1e-7)
@@ -155,20 +187,23 @@ def test_calibrate_writes_temperature_and_threshold_and_predict_uses_them(saved)
     before_cfg = json.loads((saved / "config.json").read_text())
     before_files = {p.name: p.read_bytes() for p in saved.iterdir() if p.name != "config.json"}
     rows = _rows()
-    rec = calibrate(saved, rows)
+    rec = calibrate(saved, rows)  # method "platt": a temperature and a shift
     assert rec["temperature"] > 0 and rec["rows"] == len(rows) and rec["threshold_before"] == 0.4
+    assert rec["method"] == "platt" and rec["shift"] is not None and rec["shift"] != 0.0
     assert rec["nll_after"] <= rec["nll_before"] + 1e-12
     cfg = json.loads((saved / "config.json").read_text())
     assert cfg[TEMPERATURE_KEY] == rec["temperature"] and cfg[THRESHOLD_KEY] == rec["threshold"]
-    assert cfg[CALIBRATION_KEY]["ece_after"] == rec["ece_after"]
-    assert {k: v for k, v in cfg.items() if k not in (TEMPERATURE_KEY, THRESHOLD_KEY, CALIBRATION_KEY)} == \
+    assert cfg[SHIFT_KEY] == rec["shift"] and cfg[CALIBRATION_KEY]["ece_after"] == rec["ece_after"]
+    written = (TEMPERATURE_KEY, SHIFT_KEY, THRESHOLD_KEY, CALIBRATION_KEY)
+    assert {k: v for k, v in cfg.items() if k not in written} == \
         {k: v for k, v in before_cfg.items() if k != THRESHOLD_KEY}
     assert {p.name: p.read_bytes() for p in saved.iterdir() if p.name != "config.json"} == before_files
 
     model, tokenizer = load_classifier(saved)
     assert model_temperature(model) == pytest.approx(rec["temperature"])
+    assert model_logit_shift(model) == pytest.approx(rec["shift"])
     logits = predict_logits(TEXTS, model, tokenizer)
-    want = apply_temperature(logits, rec["temperature"])[:, 1]
+    want = apply_temperature(logits, rec["temperature"], rec["shift"])[:, 1]
     got = [r["p_toxic"] for r in predict(TEXTS, model, tokenizer)]
     assert np.allclose(got, want, atol=1e-6)
     assert not np.allclose(got, apply_temperature(logits, 1.0)[:, 1], atol=1e-4)
@@ -176,7 +211,11 @@ def test_calibrate_writes_temperature_and_threshold_and_predict_uses_them(saved)
     with pytest.raises(FileExistsError, match="force=True"):
         calibrate(saved, rows)
     again = calibrate(saved, rows, force=True)  # fitted on raw logits, not on top of the old T
-    assert again["temperature"] == pytest.approx(rec["temperature"], rel=1e-6)
+    assert again["temperature"] == pytest.approx(rec["temperature"], rel=1e-4)
+    alone = calibrate(saved, rows, force=True, method="temperature")  # replaces the shift too
+    assert alone["shift"] is None and json.loads((saved / "config.json").read_text())[SHIFT_KEY] is None
+    model, _ = load_classifier(saved)
+    assert model_logit_shift(model) is None
 
 
 def test_calibrate_redraws_train_s_validation_split(saved, demo_dir):

@@ -69,8 +69,11 @@ class TrainArgs:
                                  choices=["counterfactual", "identity-nontoxic"])
     augment_max_rows: Optional[int] = opt("cap on the rows --augment adds (default: 10%% of the subset for counterfactual, "
                                           "all 1,220 sentences for identity-nontoxic)")
-    calibrate: bool = opt("fit a temperature on the validation split and save it with the model "
-                          "(predictions become calibrated; the threshold is tuned on them)", False)
+    calibrate: bool = opt("fit a temperature and a toxic-logit shift on the validation split and save them with "
+                          "the model (predictions become calibrated; the threshold is tuned on them)", False)
+    calibration: str = opt("with --calibrate: 'platt' fits the temperature and the shift (class-weighted "
+                           "training shifts the base rate, which a temperature alone cannot undo), "
+                           "'temperature' the temperature alone", "platt", choices=["platt", "temperature"])
 
 
 @dataclass
@@ -191,12 +194,13 @@ def cmd_train(a: TrainArgs) -> None:
     res = train(ds, model, tokenizer, preset=a.preset, output_dir=a.out, validation_size=a.validation_size,
                 max_train_samples=a.max_train_samples, seed=a.seed, resume=a.resume, overwrite=a.force,
                 disable_tqdm=False, augment=a.augment, augment_max_rows=a.augment_max_rows,
-                calibrate=a.calibrate, **overrides)
+                calibrate=a.calibrate and a.calibration, **overrides)
     if res.trainer.is_world_process_zero():
         v = res.validation
         if res.augmentation:
             print(f"augmentation {res.augmentation['method']}: added {res.augmentation['rows_added']} rows")
         cal = f", temperature {res.temperature:.3f}" if res.temperature is not None else ""
+        cal += f", logit shift {res.shift:+.3f}" if res.shift is not None else ""
         print(f"saved best model to {res.model_dir} (threshold {res.threshold:.3f}{cal}; validation: "
               f"ROC-AUC {v['roc_auc']:.4f}, macro F1 {v['f1']:.4f})")
 

@@ -11,6 +11,7 @@ import numpy as np
 THRESHOLD_KEY = "toxlab_threshold"  # stored in the saved model's config.json by toxlab.training.train
 DEFAULT_THRESHOLD = 0.5  # equals argmax for two classes; used when a model carries no tuned threshold
 TEMPERATURE_KEY = "toxlab_temperature"  # written into config.json by toxlab.calibration.calibrate
+SHIFT_KEY = "toxlab_logit_shift"  # ditto, when the calibration also shifts the toxic logit (method "platt")
 
 
 def model_threshold(model) -> float:
@@ -34,6 +35,18 @@ def model_temperature(model) -> float | None:
         raise ValueError(f"{TEMPERATURE_KEY}={saved!r} in the model's config.json: a temperature must be a "
                          "positive number; re-run toxlab.calibration.calibrate(model_dir, data, force=True).")
     return t
+
+
+def model_logit_shift(model) -> float | None:
+    """The shift added to the toxic logit after the temperature (toxlab.calibration, method "platt"), or None."""
+    saved = getattr(model.config, SHIFT_KEY, None)
+    if saved is None:
+        return None
+    b = float(saved)
+    if not np.isfinite(b):
+        raise ValueError(f"{SHIFT_KEY}={saved!r} in the model's config.json: the shift must be a finite number; "
+                         "re-run toxlab.calibration.calibrate(model_dir, data, force=True).")
+    return b
 
 
 def _check_texts(texts) -> list[str]:
@@ -81,13 +94,16 @@ def predict_logits(
     return logits
 
 
-def probabilities(logits: np.ndarray, temperature: float | None = None) -> np.ndarray:
-    """Softmax of (n, classes) logits, divided by `temperature` first when one is given."""
+def probabilities(logits: np.ndarray, temperature: float | None = None, shift: float | None = None) -> np.ndarray:
+    """Softmax of (n, classes) logits, divided by `temperature` first and with `shift` added to the toxic
+    (last) logit when given: for two classes, P(toxic) = sigmoid(margin / T + shift)."""
     import torch
 
-    z = torch.from_numpy(np.ascontiguousarray(logits, dtype=np.float32))
+    z = torch.from_numpy(np.array(logits, dtype=np.float32))  # a copy: the shift is added in place
     if temperature is not None:
         z = z / float(temperature)
+    if shift is not None:
+        z[:, -1] += float(shift)
     return torch.softmax(z, dim=-1).numpy()
 
 
@@ -103,7 +119,8 @@ def predict(
     """Score texts: per input {label, score, p_non_toxic, p_toxic}, in input order.
 
     A model saved with a temperature (toxlab.calibration) gives calibrated probabilities:
-    softmax(logits / T); one without gives softmax(logits), as before."""
+    softmax(logits / T), with its toxic-logit shift added when it has one; one without gives
+    softmax(logits), as before."""
     texts = _check_texts(texts)
     if not texts:
         return []
@@ -111,7 +128,7 @@ def predict(
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold={threshold}: must lie in [0, 1].")
     probs = probabilities(predict_logits(texts, model, tokenizer, batch_size, max_length, progress),
-                          model_temperature(model))  # (n, 2)
+                          model_temperature(model), model_logit_shift(model))  # (n, 2)
 
     names = model.config.id2label
     out = []

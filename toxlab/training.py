@@ -13,7 +13,7 @@ from datasets import concatenate_datasets
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from .data import class_counts, class_weights, enriched_subsample, stratified_subsample
-from .inference import TEMPERATURE_KEY, THRESHOLD_KEY, predict_logits, probabilities
+from .inference import SHIFT_KEY, TEMPERATURE_KEY, THRESHOLD_KEY, predict_logits, probabilities
 from .metrics import choose_threshold, compute_metrics, scores
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
@@ -228,8 +228,9 @@ class TrainResult:
     threshold: float  # P(toxic) cut that maximised macro F1 on validation (on calibrated P when calibrated)
     validation: dict = field(default_factory=dict)  # validation scores at that threshold
     trainer: Trainer | None = None
-    temperature: float | None = None  # fitted on validation when train(calibrate=True), else None
+    temperature: float | None = None  # fitted on validation when train(calibrate=...), else None
     augmentation: dict | None = None  # what train(augment=...) added: method, rows_added, ...
+    shift: float | None = None  # the toxic-logit shift fitted with T (calibrate="platt"), else None
 
 
 def split_validation(train_split, size: float | int, seed: int):
@@ -274,7 +275,7 @@ def train(
     callbacks: list | None = None,
     augment: str | None = None,
     augment_max_rows: int | None = None,
-    calibrate: bool = False,
+    calibrate: bool | str = False,
     **overrides,
 ) -> TrainResult:
     """Fine-tune with class weights; keep the best epoch by F1; save model, tokenizer and threshold.
@@ -284,13 +285,18 @@ def train(
 
     augment: "counterfactual" or "identity-nontoxic" (toxlab.augment) adds bias-mitigation rows to the
     training subset after it is drawn (at most augment_max_rows; validation never sees them).
-    calibrate: fit a temperature on the validation logits (toxlab.calibration) and save it with the
-    model; the threshold is then tuned on the calibrated validation probabilities."""
+    calibrate: "platt" (or True) fits a temperature and a toxic-logit shift on the validation logits,
+    "temperature" a temperature alone (toxlab.calibration), and saves them with the model; the threshold
+    is then tuned on the calibrated validation probabilities."""
     # --- 1. validate up front ---
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r}: choose one of {sorted(PRESETS)}.")
     if "train" not in data:
         raise ValueError("data: pass a DatasetDict with a 'train' split (toxlab.data.load_jigsaw()).")
+    if calibrate is True:
+        calibrate = "platt"
+    if calibrate and calibrate not in ("platt", "temperature"):
+        raise ValueError(f"calibrate={calibrate!r}: choose 'platt', 'temperature' (or False).")
     if augment is not None:
         from .augment import METHODS
 
@@ -336,21 +342,21 @@ def train(
     trainer.train(resume_from_checkpoint=True if resume_from else None)
 
     # --- 6. threshold on validation, in input order (Trainer.predict reorders grouped batches) ---
-    for key in (TEMPERATURE_KEY, "toxlab_calibration"):  # a calibrated model fine-tuned further is not calibrated
+    for key in (TEMPERATURE_KEY, SHIFT_KEY, "toxlab_calibration"):  # a calibrated model fine-tuned further is not calibrated
         if hasattr(trainer.model.config, key):
             delattr(trainer.model.config, key)
     logits = predict_logits(val_split["comment_text"], trainer.model, tokenizer, max_length=recipe.max_length)
     probs = probabilities(logits)[:, 1]
     threshold = choose_threshold(val_split["label"], probs)
-    calibration = temperature = None
+    calibration = temperature = shift = None
     if calibrate:
         from .calibration import calibration_record
 
-        calibration = calibration_record(logits, val_split["label"])
+        calibration = calibration_record(logits, val_split["label"], method=calibrate)
         calibration.update({"fitted_on": "validation split of train()", "rows": len(val_split),
                             "threshold_before": threshold})
-        temperature, threshold = calibration["temperature"], calibration["threshold"]
-        probs = probabilities(logits, temperature)[:, 1]
+        temperature, shift, threshold = calibration["temperature"], calibration["shift"], calibration["threshold"]
+        probs = probabilities(logits, temperature, shift)[:, 1]
     validation = scores(val_split["label"], probs, threshold)
 
     # --- 7. save best model + tokenizer + threshold (+ temperature) ---
@@ -358,14 +364,14 @@ def train(
     if calibrate:
         from .calibration import CALIBRATION_KEY
 
-        trainer.model.config.update({TEMPERATURE_KEY: temperature, CALIBRATION_KEY: calibration})
+        trainer.model.config.update({TEMPERATURE_KEY: temperature, SHIFT_KEY: shift, CALIBRATION_KEY: calibration})
     trainer.save_model(str(out))
     if trainer.is_world_process_zero():
         meta = {"preset": preset, "recipe": asdict(recipe), "seed": seed, "threshold": threshold,
                 "validation": validation, "train_rows": len(train_split), "validation_rows": len(val_split),
                 "validation_size": None if "validation" in data else size,
-                "augmentation": augmentation, "temperature": temperature,
+                "augmentation": augmentation, "temperature": temperature, "logit_shift": shift,
                 "train_class_counts": class_counts(train_split), "class_weights": weights.tolist(),
                 "data": train_split.info.description}
         (out / "toxlab_training.json").write_text(json.dumps(meta, indent=2, default=str))
-    return TrainResult(out, threshold, validation, trainer, temperature, augmentation)
+    return TrainResult(out, threshold, validation, trainer, temperature, augmentation, shift)

@@ -128,6 +128,8 @@ plot_identity_aucs(before).savefig(_out / "identity_aucs.png", dpi=110)
 reliability_fig.savefig(_out / "reliability.png", dpi=110)
 (_out / "report.txt").write_text(f"model: {cfg.model_dir or 'tiny random (grade mode)'}\\n"
                                  f"mitigated: {after_dir or 'none (grade mode)'}\\n"
-                                 f"temperature {temperature:.3f}: test ECE {ece_raw:.4f} -> {ece_cal:.4f}\\n\\n"
+                                 f"calibration (fitted on validation rows): T {t_shift:.3f} and toxic-logit shift "
+                                 f"{shift:+.3f}: test ECE {ece_raw:.4f} -> {ece_cal:.4f} (T {temperature:.3f} alone: "
+                                 f"{ece_t:.4f})\\n\\n"
                                  f"{comparison.to_string()}\\n")
 """
