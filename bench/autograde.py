@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fixtures and the throwaway Postgr
 # their checks first
 SHARES = (0.20, 0.12)
 # the attacks in the load (those that end quickly: the infinite loop would time the cell timeout instead)
-HOSTILE = ["tamper-python", "forge", "output", "leaky", "escape", "shm-1-writer", "explain-tamper", "explain-escape"]
+HOSTILE = ["tamper-python", "forge", "output", "leaky", "escape", "shm-1-writer", "explain-tamper", "explain-escape",
+           "bias-tamper", "bias-escape"]
 
 
 def repeated(lab: str) -> list[tuple[str, str, float]]:
