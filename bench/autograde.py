@@ -202,6 +202,11 @@ def main() -> None:
         same = (s_scores == p_scores and s_checks == p_checks
                 and set(s_scores) == {(lab, k) for lab, subs in loads.items() for k in subs})
         print(f"per-check results identical: {same} ({sum(map(len, s_checks.values()))} check results)")
+        for key in sorted(set(s_scores) | set(p_scores)):  # where they differ, so a failure can be looked into
+            if s_scores.get(key) != p_scores.get(key) or s_checks.get(key) != p_checks.get(key):
+                print(f"  differs: {key}: scores serial {s_scores.get(key)} / parallel {p_scores.get(key)}; checks "
+                      f"serial-only {sorted(set(s_checks.get(key, [])) - set(p_checks.get(key, [])))[:4]}, parallel-only "
+                      f"{sorted(set(p_checks.get(key, [])) - set(s_checks.get(key, [])))[:4]}")
         for lab in labs:
             print(f"{lab}: a submission's phases (median, serial): {phases([r for r in s_runs if r['assignment'] == lab])}")
 

@@ -31,8 +31,9 @@ from toxlab.grading.course import Course, database_url
 pytestmark = pytest.mark.course
 LAB = "toxicity_lab"  # the database and report tests grade one lab; the parallel-equals-serial test, every lab
 
+# bias-tamper fails a hidden check whose first failing input once differed between the coordinator and a worker
 AGAIN_SERIALLY = ["solution", "blank", "wrong-tokenize-no_truncation", "correct-metrics-unpack_tuple",
-                  "edited-metadata", "tamper-python", "output"]
+                  "edited-metadata", "tamper-python", "output", "bias-tamper", "explain-tamper"]
 
 
 def gradebook(url: str, lab: str = LAB) -> dict[str, dict[str, float | None]]:

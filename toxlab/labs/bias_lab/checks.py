@@ -112,44 +112,45 @@ def test_subgroup_auc__one_class_gives_nan(student):
         f"(roc_auc_score raises there, so check first); got {show(got)}")
 
 
-# --- exercise: bpsn ---------------------------------------------------------------------------
+# --- exercises: bpsn and bnsp (mirror images: one helper each for the example and the empty part) ------
+
+MIXED = {"bpsn_auc": (bias.bpsn_auc, "BPSN", "NON-toxic", "0.6, 0.5, 0.3", "TOXIC", "0.9, 0.5", "BNSP"),
+         "bnsp_auc": (bias.bnsp_auc, "BNSP", "TOXIC", "0.4, 0.7, 0.5", "NON-toxic", "0.45, 0.5", "BPSN")}
+
+
+def check_mixed_auc(student, name: str) -> None:
+    """BPSN or BNSP on the ten-row example, naming the swap when the answer is the other metric."""
+    reference, short, sub_kind, sub_scores, back_kind, back_scores, other = MIXED[name]
+    got = number(student.call(name, *data(LABELS, SCORES, SUBGROUP)), name)
+    want = reference(*data(LABELS, SCORES, SUBGROUP))
+    swapped = MIXED[f"{other.lower()}_auc"][0](*data(LABELS, SCORES, SUBGROUP))
+    assert close(got, want), (
+        f"{short}: the {sub_kind} rows that mention the identity (scores {sub_scores}) against the {back_kind} rows "
+        f"that do not ({back_scores}; a tie counts one half): expected {want:.4f}, got {show(got)}"
+        + (f" (that is {other}: the two kinds are swapped)" if close(got, swapped) else ""))
+
+
+def check_nan_when_a_part_is_empty(student, name: str, subgroup: list[bool], why: str) -> None:
+    got = number(student.call(name, *data([1, 0, 0, 1], [0.8, 0.3, 0.6, 0.9], subgroup)), name)
+    assert got is not None and math.isnan(got), f"{why}: return float('nan'); got {show(got)}"
+
 
 def test_bpsn__subgroup_negatives_against_background_positives(student):
-    got = number(student.call("bpsn_auc", *data(LABELS, SCORES, SUBGROUP)), "bpsn_auc")
-    want = bias.bpsn_auc(*data(LABELS, SCORES, SUBGROUP))
-    swapped = bias.bnsp_auc(*data(LABELS, SCORES, SUBGROUP))
-    assert close(got, want), (
-        "BPSN: the NON-toxic rows that mention the identity (scores 0.6, 0.5, 0.3) against the TOXIC rows that do "
-        f"not (0.9, 0.5; a tie counts one half): expected {want:.4f}, got {show(got)}"
-        + (" (that is BNSP: the two kinds are swapped)" if close(got, swapped) else ""))
+    check_mixed_auc(student, "bpsn_auc")
 
 
 def test_bpsn__nan_without_background_positives(student):
-    got = number(student.call("bpsn_auc", *data([1, 0, 0, 1], [0.8, 0.3, 0.6, 0.9], [True, True, False, True])),
-                 "bpsn_auc")
-    assert got is not None and math.isnan(got), (
-        "every toxic row here mentions the identity, so BPSN has no background positives: return float('nan'); "
-        f"got {show(got)}")
+    check_nan_when_a_part_is_empty(student, "bpsn_auc", [True, True, False, True],
+                                   "every toxic row here mentions the identity, so BPSN has no background positives")
 
-
-# --- exercise: bnsp ---------------------------------------------------------------------------
 
 def test_bnsp__subgroup_positives_against_background_negatives(student):
-    got = number(student.call("bnsp_auc", *data(LABELS, SCORES, SUBGROUP)), "bnsp_auc")
-    want = bias.bnsp_auc(*data(LABELS, SCORES, SUBGROUP))
-    swapped = bias.bpsn_auc(*data(LABELS, SCORES, SUBGROUP))
-    assert close(got, want), (
-        "BNSP: the TOXIC rows that mention the identity (scores 0.4, 0.7, 0.5) against the NON-toxic rows that do "
-        f"not (0.45, 0.5; a tie counts one half): expected {want:.4f}, got {show(got)}"
-        + (" (that is BPSN: the two kinds are swapped)" if close(got, swapped) else ""))
+    check_mixed_auc(student, "bnsp_auc")
 
 
 def test_bnsp__nan_without_background_negatives(student):
-    got = number(student.call("bnsp_auc", *data([1, 0, 0, 1], [0.8, 0.3, 0.6, 0.9], [False, True, True, True])),
-                 "bnsp_auc")
-    assert got is not None and math.isnan(got), (
-        "every non-toxic row here mentions the identity, so BNSP has no background negatives: return "
-        f"float('nan'); got {show(got)}")
+    check_nan_when_a_part_is_empty(student, "bnsp_auc", [False, True, True, True],
+                                   "every non-toxic row here mentions the identity, so BNSP has no background negatives")
 
 
 # --- exercise: final_metric -------------------------------------------------------------------
