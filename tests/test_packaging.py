@@ -126,5 +126,10 @@ def test_import_check_catches_a_missing_grade_cell_dependency():
 
 
 def test_console_script_is_declared():
+    """`toxlab` runs toxlab.cli.entry: main(), then a read-only command exits without the interpreter's teardown."""
+    import importlib
+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["scripts"]["toxlab"] == "toxlab.cli:main"
+    module, name = project["scripts"]["toxlab"].split(":")
+    assert (module, name) == ("toxlab.cli", "entry")
+    assert callable(getattr(importlib.import_module(module), name))
