@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 
 from toxlab.bias import bias_report, identity_set, plot_bias_comparison  # noqa: E402
 from toxlab.calibration import (  # noqa: E402
-    _validation_rows, apply_temperature, calibrate, expected_calibration_error, fit_temperature, reliability_diagram,
+    apply_temperature, calibrate, expected_calibration_error, fit_temperature, reliability_diagram, validation_rows,
 )
 from toxlab.data import load_jigsaw, load_train_rows  # noqa: E402
 from toxlab.inference import (  # noqa: E402
@@ -81,7 +81,7 @@ def score_variant(name: str, out: Path, ds, ident) -> dict:
           f"{rec['ece_before']:.4f} -> {rec['ece_after']:.4f}, threshold {rec['threshold_before']:.3f} -> "
           f"{rec['threshold']:.3f}", flush=True)
     t, b, threshold = model_temperature(model), model_logit_shift(model), model_threshold(model)
-    val_texts, val_y, _ = _validation_rows(out, ds)
+    val_texts, val_y, _ = validation_rows(out, ds)
     t_alone = fit_temperature(predict_logits(val_texts, model, tokenizer), val_y)
     test = ds["test"]
     logits = predict_logits(list(test["comment_text"]), model, tokenizer)

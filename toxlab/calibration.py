@@ -171,7 +171,7 @@ def apply_temperature(logits, temperature: float, shift: float | None = None) ->
 # calibrate a saved model folder
 # ---------------------------------------------------------------------------
 
-def _validation_rows(model_dir: Path, data):
+def validation_rows(model_dir: Path, data):
     """The labelled rows to fit T on: a Dataset/DataFrame as given, or a DatasetDict's "validation"
     split, else the validation split toxlab.training.train carved from its "train" (same seed and size,
     read from the folder's toxlab_training.json)."""
@@ -235,7 +235,7 @@ def calibrate(model_dir: str | os.PathLike, data, force: bool = False, n_bins: i
         meta_path = model_dir / "toxlab_training.json"
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         max_length = int(meta.get("recipe", {}).get("max_length", 256))
-    texts, y, how = _validation_rows(model_dir, data)
+    texts, y, how = validation_rows(model_dir, data)
     if len(np.unique(y)) < 2:
         raise ValueError("calibrate: the validation rows hold one class only; temperature scaling needs both.")
     logits = predict_logits(texts, model, tokenizer, batch_size=batch_size, max_length=max_length)

@@ -75,13 +75,13 @@ def test_rows(ds, cfg: BiasConfig, seed: int = 0) -> tuple[list[str], np.ndarray
 def validation_rows(ds, cfg: BiasConfig, seed: int = 42) -> tuple[list[str], np.ndarray]:
     """(texts, labels) to fit the temperature on: the validation split the model's training carved from
     train (same seed and size, read from its toxlab_training.json), or 10% of train in grade mode."""
-    from ...calibration import _validation_rows
+    from ...calibration import validation_rows as carved_rows
     from ...training import split_validation
 
     if cfg.model_dir is None:
         _, val = split_validation(ds["train"], 0.1, seed)
         return list(val["comment_text"]), np.asarray(val["label"], dtype=int)
-    texts, labels, _how = _validation_rows(Path(cfg.model_dir), ds)
+    texts, labels, _how = carved_rows(Path(cfg.model_dir), ds)
     return texts, labels
 
 
