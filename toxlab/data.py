@@ -18,10 +18,12 @@ import random
 import zipfile
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas loads on first use: `toxlab predict`/`explain` start faster without it
+    import pandas as pd
 
 LABELS = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 id2label = {0: "Non-Toxic", 1: "Toxic"}
@@ -47,6 +49,8 @@ class DataError(ValueError):
 
 def _read_csv(raw: bytes, name: str, columns: Sequence[str]) -> pd.DataFrame:
     """Parse one Kaggle CSV from bytes; check its columns; name `name` in every error."""
+    import pandas as pd
+
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -75,6 +79,8 @@ def _read_csv(raw: bytes, name: str, columns: Sequence[str]) -> pd.DataFrame:
 
 def _check_labels(df: pd.DataFrame, name: str, allowed: set[int]) -> pd.DataFrame:
     """Turn the label columns into ints, naming file, column, CSV line and value on bad ones."""
+    import pandas as pd
+
     for col in LABELS:
         values = pd.to_numeric(df[col].str.strip(), errors="coerce")
         bad = values.isna() | ~values.isin(sorted(allowed))
@@ -371,6 +377,8 @@ def make_demo_data(
     overwrite: bool = False,
 ) -> Path:
     """Write synthetic train.csv, test.csv, test_labels.csv in the Kaggle layout."""
+    import pandas as pd
+
     if n_train < 20 or n_test < 10:
         raise ValueError(f"n_train={n_train}, n_test={n_test}: need n_train >= 20 and n_test >= 10.")
     folder = Path(folder)
