@@ -1,14 +1,18 @@
 """Quality in one table: toxlab's cpu recipe, the old quick preset and alt-profanity-check.
 
-Each model is trained (the peer: only its threshold is chosen) and scored twice:
+Each model is trained (the shipped peer: only its threshold is chosen) and scored twice:
   test : on all 5,000 shared train rows, scored on the 440 shared test rows;
   cv   : k-fold cross-validation on the 5,000 train rows (pooled out-of-fold rows).
 The cpu recipe also draws from ../shared/data/jigsaw-extra (training rows only, never scored), as a
 user with the full Kaggle data would. Every model is scored at its own threshold: toxlab's from its
 validation split (saved with the model), the peer's chosen on the rows it is fitted to, never the
 scored rows. Intervals are 95% percentile bootstraps over the scored rows.
+The cpu recipe's two halves (MiniLM alone, its TF-IDF part alone) are scored from the same runs.
+The shipped peer was trained on the full Kaggle train set, these 5,000 rows included, so its cv row
+is not a fair peer; "its recipe, refit" (TF-IDF + calibrated linear SVM, fitted on each fold's rows
+and the extra rows) is.
 
-Usage: python bench/quality.py [--folds 5] [--skip-cv] [--models cpu,quick,peer] [--threads 2]
+Usage: python bench/quality.py [--folds 5] [--skip-cv] [--models cpu,quick,peer,peer-refit] [--threads 2]
 Install the peer first: pip install -e ".[bench]" (alt-profanity-check). It takes long: each toxlab
 model trains folds + 1 times (about 4 and 7 minutes per run on 2 cores).
 """
@@ -22,6 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -49,10 +54,24 @@ class Scored:
     train_s: float  # mean over folds in cross-validation
 
 
-def fit_toxlab(preset: str, train_ds, extra, workdir: Path, seed: int = 42):
-    """Train a toxlab preset; return (probability function, saved threshold, seconds)."""
+@dataclass
+class Fitted:
+    """One fitted row of the table: P(toxic) for texts, its own threshold, the seconds it took to fit."""
+
+    name: str
+    prob: Callable[[list[str]], np.ndarray]
+    threshold: float
+    train_s: float
+
+
+def fit_toxlab(preset: str, train_ds, extra, workdir: Path, seed: int = 42) -> list[Fitted]:
+    """Train a toxlab preset and score its saved folder, as a user would. A recipe with a TF-IDF part
+    also gives its two halves, each at a threshold chosen on the same validation rows (no extra training)."""
     import datasets
 
+    from toxlab.calibration import validation_rows
+    from toxlab.inference import predict_logits, probabilities
+    from toxlab.lexical import lexical_log_odds, model_lexical
     from toxlab.training import train
 
     data = datasets.DatasetDict(train=train_ds, **({"extra": extra} if extra is not None else {}))
@@ -61,50 +80,94 @@ def fit_toxlab(preset: str, train_ds, extra, workdir: Path, seed: int = 42):
     train(data, model, tokenizer, preset=preset, output_dir=workdir, seed=seed, overwrite=True,
           disable_tqdm=True, use_cpu=True)
     seconds = time.perf_counter() - t
-    saved, saved_tok = load_classifier(workdir)  # score the saved folder, as a user would
-    return (lambda texts: np.array([r["p_toxic"] for r in predict(texts, saved, saved_tok)]),
-            model_threshold(saved), seconds)
+    saved, saved_tok = load_classifier(workdir)
+    fitted = [Fitted(preset, lambda texts: np.array([r["p_toxic"] for r in predict(texts, saved, saved_tok)]),
+                     model_threshold(saved), seconds)]
+    pipe = model_lexical(saved)
+    if pipe is not None:
+        val_texts, val_y, _ = validation_rows(workdir, data)
+        minilm = lambda texts: probabilities(predict_logits(texts, saved, saved_tok, lexical=False))[:, 1]
+        tfidf = lambda texts: 1 / (1 + np.exp(-lexical_log_odds(pipe, texts)))
+        fitted += [Fitted(f"{preset}-minilm", minilm, choose_threshold(val_y, minilm(val_texts)), seconds),
+                   Fitted(f"{preset}-tfidf", tfidf, choose_threshold(val_y, tfidf(val_texts)), seconds)]
+    return fitted
 
 
-def fit_peer(train_ds, extra, workdir: Path, seed: int = 42):
+def fit_peer(train_ds, extra, workdir: Path, seed: int = 42) -> list[Fitted]:
     """alt-profanity-check: pretrained; only its threshold is chosen, on the rows it is given."""
     from profanity_check import predict_prob
 
     t = time.perf_counter()
     threshold = choose_threshold(train_ds["label"], predict_prob(list(train_ds["comment_text"])))
-    return (lambda texts: predict_prob(list(texts))), threshold, time.perf_counter() - t
+    return [Fitted("peer", lambda texts: predict_prob(list(texts)), threshold, time.perf_counter() - t)]
 
 
-MODELS = {  # name: (label in the table, fit function, uses the extra rows)
-    "cpu": ("toxlab cpu recipe", lambda *a, **k: fit_toxlab("cpu", *a, **k), True),
-    "quick": ("toxlab quick (old)", lambda *a, **k: fit_toxlab("quick", *a, **k), False),
-    "peer": ("alt-profanity-check", fit_peer, False),
+def fit_peer_refit(train_ds, extra, workdir: Path, seed: int = 42) -> list[Fitted]:
+    """alt-profanity-check's own training recipe (TF-IDF, calibrated linear SVM) fitted on the rows the cpu
+    recipe gets, threshold on the same kind of validation split: the fair peer in cross-validation, where
+    the shipped peer has seen every train row."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+
+    from toxlab.training import split_validation
+
+    t = time.perf_counter()
+    fit_rows, val = split_validation(train_ds, 0.1, seed)
+    texts = list(fit_rows["comment_text"]) + (list(extra["comment_text"]) if extra is not None else [])
+    labels = list(fit_rows["label"]) + (list(extra["label"]) if extra is not None else [])
+    pipe = make_pipeline(TfidfVectorizer(stop_words="english", min_df=0.0001),
+                         CalibratedClassifierCV(LinearSVC(class_weight="balanced", dual=False, tol=1e-2, max_iter=100_000)))
+    pipe.fit(texts, labels)
+    prob = lambda texts: pipe.predict_proba(list(texts))[:, 1]
+    threshold = choose_threshold(val["label"], prob(val["comment_text"]))
+    return [Fitted("peer-refit", prob, threshold, time.perf_counter() - t)]
+
+
+MODELS = {  # name: (fit function, uses the extra rows)
+    "cpu": (lambda *a, **k: fit_toxlab("cpu", *a, **k), True),
+    "quick": (lambda *a, **k: fit_toxlab("quick", *a, **k), False),
+    "peer": (fit_peer, False),
+    "peer-refit": (fit_peer_refit, True),
+}
+LABELS = {  # a row's name in the table
+    "cpu": "toxlab cpu recipe", "cpu-minilm": "  its MiniLM alone", "cpu-tfidf": "  its TF-IDF alone",
+    "quick": "toxlab quick (old)", "peer": "alt-profanity-check", "peer-refit": "  its recipe, refit",
 }
 
 
-def score_test(name: str, ds, extra, workdir: Path) -> Scored:
-    """Fit on all train rows, score the test rows."""
-    _, fit, uses_extra = MODELS[name]
-    prob, threshold, seconds = fit(ds["train"], extra if uses_extra else None, workdir / f"{name}-test")
-    y, p = np.asarray(ds["test"]["label"]), prob(list(ds["test"]["comment_text"]))
-    return Scored(y, p, (p >= threshold).astype(int), threshold, seconds)
+def score_test(name: str, ds, extra, workdir: Path) -> dict[str, Scored]:
+    """Fit on all train rows, score the test rows: one Scored per row of the table."""
+    fit, uses_extra = MODELS[name]
+    y, texts = np.asarray(ds["test"]["label"]), list(ds["test"]["comment_text"])
+    out = {}
+    for f in fit(ds["train"], extra if uses_extra else None, workdir / f"{name}-test"):
+        p = f.prob(texts)
+        out[f.name] = Scored(y, p, (p >= f.threshold).astype(int), f.threshold, f.train_s)
+    return out
 
 
-def score_cv(name: str, train_ds, extra, workdir: Path, folds: int, max_folds: int | None) -> Scored:
+def score_cv(name: str, train_ds, extra, workdir: Path, folds: int, max_folds: int | None) -> dict[str, Scored]:
     """k-fold on the train rows: each fold scored by a model fitted on the others, at that model's threshold."""
-    _, fit, uses_extra = MODELS[name]
+    fit, uses_extra = MODELS[name]
     y = np.asarray(train_ds["label"])
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=0).split(np.zeros(len(y)), y))[:max_folds]
-    rows, ps, decided, thresholds, seconds = [], [], [], [], []
+    parts: dict[str, list] = {}  # row name -> [(held rows, p, decided, threshold, seconds), ...]
     for k, (fit_idx, held_idx) in enumerate(splits):
-        prob, threshold, s = fit(train_ds.select(fit_idx), extra if uses_extra else None, workdir / f"{name}-fold{k}")
-        p = prob(list(train_ds.select(held_idx)["comment_text"]))
-        rows.append(held_idx), ps.append(p), decided.append((p >= threshold).astype(int))
-        thresholds.append(threshold), seconds.append(s)
-        print(f"  {name} fold {k + 1}/{len(splits)}: ROC-AUC {roc_auc_score(y[held_idx], p):.4f}, "
-              f"macro F1 {macro_f1(y[held_idx], decided[-1]):.4f}, {s:.0f} s", flush=True)
-    idx = np.concatenate(rows)
-    return Scored(y[idx], np.concatenate(ps), np.concatenate(decided), float(np.mean(thresholds)), float(np.mean(seconds)))
+        held = list(train_ds.select(held_idx)["comment_text"])
+        for f in fit(train_ds.select(fit_idx), extra if uses_extra else None, workdir / f"{name}-fold{k}"):
+            p = f.prob(held)
+            decided = (p >= f.threshold).astype(int)
+            parts.setdefault(f.name, []).append((held_idx, p, decided, f.threshold, f.train_s))
+            print(f"  {f.name} fold {k + 1}/{len(splits)}: ROC-AUC {roc_auc_score(y[held_idx], p):.4f}, "
+                  f"macro F1 {macro_f1(y[held_idx], decided):.4f}, {f.train_s:.0f} s", flush=True)
+    out = {}
+    for row, got in parts.items():
+        idx = np.concatenate([g[0] for g in got])
+        out[row] = Scored(y[idx], np.concatenate([g[1] for g in got]), np.concatenate([g[2] for g in got]),
+                          float(np.mean([g[3] for g in got])), float(np.mean([g[4] for g in got])))
+    return out
 
 
 def summarise(s: Scored, n_boot: int) -> dict:
@@ -123,7 +186,7 @@ HEAD = f"{'model':<22}{'eval':<11}{'ROC-AUC [95% CI]':>24}{'PR-AUC [95% CI]':>24
 def table_row(name: str, where: str, r: dict) -> str:
     """One line of the table."""
     cells = "".join(f"{r[k]:>9.4f} [{r[k + '_ci'][0]:.3f}, {r[k + '_ci'][1]:.3f}]" for k in ("roc_auc", "pr_auc", "macro_f1"))
-    return f"{MODELS[name][0]:<22}{where:<11}{cells}{r['threshold']:>7.3f}{r['train_s']:>9.0f}"
+    return f"{LABELS[name]:<22}{where:<11}{cells}{r['threshold']:>7.3f}{r['train_s']:>9.0f}"
 
 
 def print_table(results: dict) -> None:
@@ -144,7 +207,7 @@ def main() -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(SHARED / "jigsaw-sample"), help="Kaggle folder (train and scored test rows)")
     ap.add_argument("--extra", default=str(SHARED / "jigsaw-extra" / "train_extra.csv"), help="extra training rows for the cpu recipe")
-    ap.add_argument("--models", default="cpu,quick,peer", help=f"comma-separated, from {list(MODELS)}")
+    ap.add_argument("--models", default="cpu,quick,peer,peer-refit", help=f"comma-separated, from {list(MODELS)}")
     ap.add_argument("--folds", type=int, default=5, help="cross-validation folds")
     ap.add_argument("--max-folds", type=int, default=None, help="run only the first N folds (a quicker, rougher CV)")
     ap.add_argument("--skip-cv", action="store_true", help="only the test rows")
@@ -167,15 +230,16 @@ def main() -> dict:
         for name in names:
             if not a.skip_test:
                 print(f"{name}: test", flush=True)
-                results[(name, "test 440")] = summarise(score_test(name, ds, extra, Path(tmp)), a.bootstrap)
-                print(table_row(name, "test 440", results[(name, "test 440")]), flush=True)
+                for row, scored in score_test(name, ds, extra, Path(tmp)).items():
+                    results[(row, "test 440")] = summarise(scored, a.bootstrap)
+                    print(table_row(row, "test 440", results[(row, "test 440")]), flush=True)
                 save(results, Path(a.out))
             if not a.skip_cv:
                 print(f"{name}: {a.folds}-fold CV", flush=True)
-                scored = score_cv(name, ds["train"], extra, Path(tmp), a.folds, a.max_folds)
                 folds = f"{a.max_folds or a.folds}/{a.folds}" if a.max_folds else str(a.folds)
-                results[(name, f"cv {folds}")] = summarise(scored, a.bootstrap)
-                print(table_row(name, f"cv {folds}", results[(name, f"cv {folds}")]), flush=True)
+                for row, scored in score_cv(name, ds["train"], extra, Path(tmp), a.folds, a.max_folds).items():
+                    results[(row, f"cv {folds}")] = summarise(scored, a.bootstrap)
+                    print(table_row(row, f"cv {folds}", results[(row, f"cv {folds}")]), flush=True)
                 save(results, Path(a.out))
     print_table(results)
     print(f"\nmachine: {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; "

@@ -364,7 +364,8 @@ def cmd_explain(a: ExplainArgs) -> None:
     import time
 
     from .explain import METHODS, explain, faithfulness, heatmap_html, plot_heatmap, shared_vmax
-    from .inference import model_threshold, predict
+    from .inference import model_temperature, model_threshold, predict
+    from .lexical import model_lexical_weight
     from .models import ModelNotFoundError, load_classifier, quiet
 
     if a.method not in METHODS:
@@ -401,12 +402,15 @@ def cmd_explain(a: ExplainArgs) -> None:
         t = time.perf_counter()
         attributions.append(explain(model, tokenizer, text, a.method, **kw))
         seconds.append(time.perf_counter() - t)
-    # labels as `predict` gives them: a saved temperature and threshold apply (attributions use plain softmax)
+    # labels as `predict` gives them: a saved TF-IDF blend, temperature and threshold apply (attributions
+    # explain the transformer's own softmax)
     results = predict(texts, model, tokenizer)
+    how = " and ".join(n for n, on in (("with its TF-IDF part", model_lexical_weight(model) is not None),
+                                       ("calibrated", model_temperature(model) is not None)) if on)
     vmax = shared_vmax(attributions)  # one scale for every text (bars, html, png): harmless texts stay pale
     blocks = []
     for text, attr, r, s in zip(texts, attributions, results, seconds):
-        calibrated = f" (calibrated {r['p_toxic']:.4f})" if abs(r["p_toxic"] - attr.p_toxic) > 1e-4 else ""
+        calibrated = f" ({how} {r['p_toxic']:.4f})" if abs(r["p_toxic"] - attr.p_toxic) > 1e-4 else ""
         head = f"P(toxic) {attr.p_toxic:.4f}{calibrated} -> {r['label']} (threshold {threshold:.3f})"
         print(f"\n{text!r}\n  {head}; {a.method} per word, + toward toxic ({s:.2f} s)")
         words = attr.words()

@@ -66,8 +66,12 @@ def predict_logits(
     batch_size: int = 64,
     max_length: int = 256,
     progress: bool = False,
+    lexical: bool = True,
 ) -> np.ndarray:
-    """The model's raw logits, (n, classes) float32, in input order (batched by length)."""
+    """The model's logits, (n, classes) float32, in input order (batched by length).
+
+    A model saved with a lexical part (toxlab.lexical) gets it blended into the toxic margin;
+    lexical=False gives the transformer's own logits."""
     import torch
     from tqdm.auto import tqdm
 
@@ -91,6 +95,12 @@ def predict_logits(
                 logits[idx] = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
     finally:
         model.train(was_training)
+    if lexical:
+        from .lexical import blend, lexical_log_odds, model_lexical, model_lexical_weight
+
+        pipe = model_lexical(model)
+        if pipe is not None:
+            logits = blend(logits, lexical_log_odds(pipe, texts), model_lexical_weight(model))
     return logits
 
 
