@@ -69,10 +69,12 @@ def test_a_missing_or_foreign_tfidf_file_is_named(blended, tmp_path):
         load_lexical(copy)
 
 
-def test_fine_tuning_a_blended_model_further_drops_the_stale_blend(blended, demo_dir, minilm_tokenizer, tmp_path):
+def test_fine_tuning_further_without_the_blend_drops_it(blended, demo_dir, minilm_tokenizer, tmp_path):
+    """lexical=False (the labs' before/after models, CLI --no-lexical) saves the transformer alone, and an
+    old blend fitted to other weights does not survive further fine-tuning."""
     folder, _ = blended
     model, _ = load_classifier(folder)
-    train(load_jigsaw(demo_dir, verbose=False), model, minilm_tokenizer, preset="quick", output_dir=tmp_path / "m2",
-          max_train_samples=100, max_steps=1, use_cpu=True, disable_tqdm=True)
+    train(load_jigsaw(demo_dir, verbose=False), model, minilm_tokenizer, preset="cpu", output_dir=tmp_path / "m2",
+          max_train_samples=100, max_steps=1, use_cpu=True, disable_tqdm=True, lexical=False)
     assert WEIGHT_KEY not in json.loads((tmp_path / "m2" / "config.json").read_text())
     assert not (tmp_path / "m2" / LEXICAL_FILE).exists()

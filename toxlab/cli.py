@@ -75,6 +75,7 @@ class TrainArgs:
     calibration: str = opt("with --calibrate: 'platt' fits the temperature and the shift (class-weighted "
                            "training shifts the base rate, which a temperature alone cannot undo), "
                            "'temperature' the temperature alone", "platt", choices=["platt", "temperature"])
+    no_lexical: bool = opt("leave out the cpu preset's TF-IDF part (toxlab.lexical) and save the transformer alone", False)
 
 
 @dataclass
@@ -177,6 +178,7 @@ def cmd_tour(a: TourArgs) -> None:
 
 def cmd_train(a: TrainArgs) -> None:
     from .data import load_jigsaw, load_train_rows
+    from .lexical import model_lexical_weight
     from .models import load_classifier, quiet
     from .training import train
 
@@ -195,13 +197,15 @@ def cmd_train(a: TrainArgs) -> None:
     res = train(ds, model, tokenizer, preset=a.preset, output_dir=a.out, validation_size=a.validation_size,
                 max_train_samples=a.max_train_samples, seed=a.seed, resume=a.resume, overwrite=a.force,
                 disable_tqdm=False, augment=a.augment, augment_max_rows=a.augment_max_rows,
-                calibrate=a.calibrate and a.calibration, **overrides)
+                calibrate=a.calibrate and a.calibration, lexical=not a.no_lexical, **overrides)
     if res.trainer.is_world_process_zero():
         v = res.validation
         if res.augmentation:
             print(f"augmentation {res.augmentation['method']}: added {res.augmentation['rows_added']} rows")
         cal = f", temperature {res.temperature:.3f}" if res.temperature is not None else ""
         cal += f", logit shift {res.shift:+.3f}" if res.shift is not None else ""
+        weight = model_lexical_weight(res.trainer.model)
+        cal += f", TF-IDF part at weight {weight}" if weight is not None else ""
         print(f"saved best model to {res.model_dir} (threshold {res.threshold:.3f}{cal}; validation: "
               f"ROC-AUC {v['roc_auc']:.4f}, macro F1 {v['f1']:.4f})")
 

@@ -283,6 +283,7 @@ def train(
     callbacks: list | None = None,
     augment: str | None = None,
     augment_max_rows: int | None = None,
+    lexical: bool = True,
     calibrate: bool | str = False,
     **overrides,
 ) -> TrainResult:
@@ -295,7 +296,9 @@ def train(
     training subset after it is drawn (at most augment_max_rows; validation never sees them).
     calibrate: "platt" (or True) fits a temperature and a toxic-logit shift on the validation logits,
     "temperature" a temperature alone (toxlab.calibration), and saves them with the model; the threshold
-    is then tuned on the calibrated validation probabilities."""
+    is then tuned on the calibrated validation probabilities.
+    lexical=False leaves out the preset's TF-IDF part (toxlab.lexical): the transformer alone, as the
+    lab notebooks train it, so that before/after comparisons change one thing."""
     # --- 1. validate up front ---
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r}: choose one of {sorted(PRESETS)}.")
@@ -354,8 +357,9 @@ def train(
         if hasattr(trainer.model.config, key):
             delattr(trainer.model.config, key)
     detach_lexical(trainer.model)  # nor is an old blend
-    if recipe.lexical_weight is not None:  # the TF-IDF part sees exactly the transformer's training rows
-        attach_lexical(trainer.model, fit_lexical(train_split["comment_text"], train_split["label"]), recipe.lexical_weight)
+    blend = recipe.lexical_weight if lexical else None
+    if blend is not None:  # the TF-IDF part sees exactly the transformer's training rows
+        attach_lexical(trainer.model, fit_lexical(train_split["comment_text"], train_split["label"]), blend)
     logits = predict_logits(val_split["comment_text"], trainer.model, tokenizer, max_length=recipe.max_length)
     probs = probabilities(logits)[:, 1]
     threshold = choose_threshold(val_split["label"], probs)
@@ -378,10 +382,11 @@ def train(
         trainer.model.config.update({TEMPERATURE_KEY: temperature, SHIFT_KEY: shift, CALIBRATION_KEY: calibration})
     trainer.save_model(str(out))
     if trainer.is_world_process_zero():
-        if recipe.lexical_weight is not None:
+        if blend is not None:
             save_lexical(model_lexical(trainer.model), out)
         meta = {"preset": preset, "recipe": asdict(recipe), "seed": seed, "threshold": threshold,
-                "validation": validation, "train_rows": len(train_split), "validation_rows": len(val_split),
+                "validation": validation, "lexical_weight": blend,
+                "train_rows": len(train_split), "validation_rows": len(val_split),
                 "validation_size": None if "validation" in data else size,
                 "augmentation": augmentation, "temperature": temperature, "logit_shift": shift,
                 "train_class_counts": class_counts(train_split), "class_weights": weights.tolist(),

@@ -126,7 +126,8 @@ def train_cpu_recipe(data: str | None, out: Path = SAVED / "best_model") -> Path
           f"Training the cpu recipe into {out} first: {PRESETS['cpu'].max_train_samples:,} comments at most, "
           "a few minutes on a laptop CPU.")
     model, tokenizer = load_classifier("minilm")
-    result = train(load_jigsaw(data), model, tokenizer, preset="cpu", output_dir=out)
+    # the transformer alone, as 6a's notebook trains it (6b looks inside it; 6c compares against it)
+    result = train(load_jigsaw(data), model, tokenizer, preset="cpu", output_dir=out, lexical=False)
     print(f"saved to {result.model_dir} (threshold {result.threshold:.2f})")
     return Path(result.model_dir)
 

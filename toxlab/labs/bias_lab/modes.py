@@ -106,7 +106,9 @@ def mitigated_model(cfg: BiasConfig, method: str = "identity-nontoxic", model=No
         print(f"training the {cfg.preset} recipe with augment={method!r} into {out} "
               f"({preset.max_train_samples or 'all'} comments at most)...")
         new, tok = load_classifier("minilm")
-        train(load_jigsaw(cfg.data, verbose=False), new, tok, preset=cfg.preset, output_dir=out, augment=method)
+        # the transformer alone, like 6a's model: the comparison changes the training data and nothing else
+        train(load_jigsaw(cfg.data, verbose=False), new, tok, preset=cfg.preset, output_dir=out, augment=method,
+              lexical=False)
     new, tok = load_classifier(out)
     return new.eval(), tok, model_threshold(new), str(out)
 
