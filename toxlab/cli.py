@@ -414,8 +414,8 @@ def cmd_explain(a: ExplainArgs) -> None:
     vmax = shared_vmax(attributions)  # one scale for every text (bars, html, png): harmless texts stay pale
     blocks = []
     for text, attr, r, s in zip(texts, attributions, results, seconds):
-        calibrated = f" ({how} {r['p_toxic']:.4f})" if abs(r["p_toxic"] - attr.p_toxic) > 1e-4 else ""
-        head = f"P(toxic) {attr.p_toxic:.4f}{calibrated} -> {r['label']} (threshold {threshold:.3f})"
+        adjusted = f" ({how} {r['p_toxic']:.4f})" if abs(r["p_toxic"] - attr.p_toxic) > 1e-4 else ""
+        head = f"P(toxic) {attr.p_toxic:.4f}{adjusted} -> {r['label']} (threshold {threshold:.3f})"
         print(f"\n{text!r}\n  {head}; {a.method} per word, + toward toxic ({s:.2f} s)")
         words = attr.words()
         for word, score in zip(words.tokens, words.scores):
