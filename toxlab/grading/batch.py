@@ -15,6 +15,7 @@ way a submission is graded by the same function on the same inputs, so the resul
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -125,6 +126,30 @@ def create_gradebook(url: str) -> None:
     results.create(url)
 
 
+@contextlib.contextmanager
+def shared_gradebook(url: str):
+    """Create the gradebook's schema once; while open, nbgrader's gradebook openings in this process share
+    toxlab's one pooled engine for `url` and trust that schema.
+
+    nbgrader 0.9.6's Gradebook() makes a new engine on each opening, checks every table (a query each),
+    and disposes of the engine on close; an autograde opens the gradebook about eleven times per
+    submission (its converter and preprocessors). With PostgreSQL each opening was a new server process
+    and a fresh catalog cache (17 ms here, against 2.5 ms pooled), on the cores the workers need."""
+    from nbgrader import api
+
+    create_gradebook(url)
+    shared, real, create_all = results.engine(url), api.create_engine, api.Base.metadata.create_all
+    api.create_engine = lambda u, **kw: shared if str(u) == url else real(u, **kw)
+    api.Base.metadata.create_all = lambda bind=None, **kw: None if bind is shared else create_all(bind=bind, **kw)
+    shared.dispose = lambda close=True: None  # Gradebook.close() would empty the pool after every opening
+    try:
+        yield
+    finally:
+        api.create_engine = real
+        del api.Base.metadata.create_all, shared.dispose
+        shared.dispose()
+
+
 def repair_interrupted(course: Course, assignment: str, url: str) -> list[str]:
     """Remove autograded/ folders that an interrupted run left half-done; return their students.
 
@@ -211,53 +236,51 @@ def autograde(course: Course, assignments: str | list[str], students: list[str] 
     config = nbgrader_config(course)
     config.CourseDirectory.db_url = url
     config.CoursePreprocessor.course_root = str(course.root)
-    create_gradebook(url)
-    summary = Summary(repaired=[(a, s) for a in assignments for s in repair_interrupted(course, a, url)])
-    todo = [(a, s) for a in assignments for s in pending(course, a, list(students), force)]
-    bar = tqdm(total=len(todo), desc=f"autograde {', '.join(assignments)}", unit="submission",
-               disable=not progress or not todo, file=sys.stderr)
+    with shared_gradebook(url):  # the schema exists before any grading; the coordinator's openings share one pool
+        summary = Summary(repaired=[(a, s) for a in assignments for s in repair_interrupted(course, a, url)])
+        todo = [(a, s) for a in assignments for s in pending(course, a, list(students), force)]
+        bar = tqdm(total=len(todo), desc=f"autograde {', '.join(assignments)}", unit="submission",
+                   disable=not progress or not todo, file=sys.stderr)
 
-    def write(assignment: str, student: str) -> None:
-        res = record(config, course, assignment, student, force)
-        if res["success"]:
-            summary.graded.append((assignment, student))
-        else:
-            summary.failed[(assignment, student)] = res.get("log", "") + res.get("error", "")
-        bar.update()
+        def write(assignment: str, student: str) -> None:
+            res = record(config, course, assignment, student, force)
+            if res["success"]:
+                summary.graded.append((assignment, student))
+            else:
+                summary.failed[(assignment, student)] = res.get("log", "") + res.get("error", "")
+            bar.update()
 
-    try:
-        if not (workers or scheduler):
-            for assignment, student in todo:
-                write(assignment, student)
-            return summary
-        from distributed import as_completed
-
-        from .preprocessors import GradeOutsideKernel
-
-        timeout = GradeOutsideKernel(config=config).timeout
-        client, cluster = connect(workers, scheduler)
         try:
-            # workers import and start their zygotes while we sanitize (client.run blocks: a thread of ours waits)
-            threading.Thread(target=client.run, args=(checker.warm_up,), daemon=True).start()
-            futures = {}
-            for a, s in todo:  # each job goes out as soon as it is made
-                j = job(course, a, s, sanitized(config, course, a, s, url), timeout)
-                futures[client.submit(grade_job, j, key=f"grade-{a}-{j.student}-{j.key[:16]}")] = j
-            for future in as_completed(futures):
-                j = futures[future]
-                try:
-                    _done[j.key] = future.result()
-                except Exception as e:  # noqa: BLE001 - nbgrader logs it as this student's failure, as a serial run would
-                    _done[j.key] = e
-                write(j.assignment, j.student)
-        finally:
+            if not (workers or scheduler):
+                for assignment, student in todo:
+                    write(assignment, student)
+                return summary
+            from distributed import as_completed
+
+            from .preprocessors import GradeOutsideKernel
+
+            timeout = GradeOutsideKernel(config=config).timeout
+            client, cluster = connect(workers, scheduler)
             try:
-                client.run(checker.close_zygotes)  # each worker's sandbox and its files, now rather than at exit
-            except Exception:  # noqa: BLE001 - a worker that is gone has nothing left to close
-                pass
-            client.close()
-            if cluster is not None:
-                cluster.close()
-        return summary
-    finally:
-        bar.close()
+                # workers import and start their zygotes while we sanitize (client.run blocks: a thread of ours waits)
+                threading.Thread(target=client.run, args=(checker.warm_up,), daemon=True).start()
+                futures = {}
+                for a, s in todo:  # each job goes out as soon as it is made
+                    j = job(course, a, s, sanitized(config, course, a, s, url), timeout)
+                    futures[client.submit(grade_job, j, key=f"grade-{a}-{j.student}-{j.key[:16]}")] = j
+                for future in as_completed(futures):
+                    j = futures[future]
+                    try:
+                        _done[j.key] = future.result()
+                    except Exception as e:  # noqa: BLE001 - nbgrader logs it as this student's failure, as serially
+                        _done[j.key] = e
+                    write(j.assignment, j.student)
+            finally:
+                with contextlib.suppress(Exception):  # a worker that is gone has nothing left to close
+                    client.run(checker.close_zygotes)  # each worker's sandbox and its files, now rather than at exit
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+            return summary
+        finally:
+            bar.close()
