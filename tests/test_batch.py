@@ -21,8 +21,10 @@ import pandas as pd
 import postgres
 import pytest
 from expected_scores import score_of
+from fixtures.wrong_gradebook_sharing import WRONG as WRONG_SHARING
 from graded_course import GRADING_ENV, full_marks, wrong
 from scratch_course import autograded, instructor, make_course
+from sqlalchemy.exc import OperationalError
 
 from toxlab import labs
 from toxlab.grading import results, solved_notebook
@@ -175,6 +177,46 @@ def test_postgres_gradebook_survives_a_second_writer_a_kill_and_a_dead_worker(tm
         assert dup == 0, "a submission was recorded twice"
         assert grades == len(subs) * len(got["blank"]), "grades counted twice or missing"
         assert len(check_rows(url)["s0"]) > 20
+
+
+def _sharing_holds(share, tmp_path) -> None:
+    """Gradebook openings inside `share(url)` use one engine for url only, and nbgrader is itself again after."""
+    from nbgrader.api import Gradebook
+
+    url, other = f"sqlite:///{tmp_path}/gradebook.db", f"sqlite:///{tmp_path}/other.db"
+    with share(url):
+        with Gradebook(url) as first:
+            first.update_or_create_student("s1")
+        with Gradebook(url) as again:
+            assert again.engine is first.engine is results.engine(url), "each opening made an engine of its own"
+            assert [s.id for s in again.students] == ["s1"]
+        with Gradebook(other) as elsewhere:  # another database still gets its own engine and its schema
+            assert elsewhere.engine is not first.engine and elsewhere.students == []
+    with Gradebook(url) as after:
+        assert after.engine is not first.engine, "nbgrader was left patched after the run"
+        assert [s.id for s in after.students] == ["s1"]
+    assert "dispose" not in vars(first.engine), "the shared engine's dispose was left disabled"
+
+
+@pytest.mark.parametrize("wrong", [None, *WRONG_SHARING])
+def test_shared_gradebook_pools_nbgrader_openings_for_its_url_only_and_restores_nbgrader(wrong, tmp_path,
+                                                                                          monkeypatch):
+    from nbgrader import api
+
+    from toxlab.grading.batch import shared_gradebook
+
+    bindir = Path(sys.executable).parent  # nbgrader runs `alembic` by name
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(api, "create_engine", api.create_engine)  # put back whatever a wrong version leaves
+    try:
+        if wrong is None:
+            _sharing_holds(shared_gradebook, tmp_path)
+            return
+        with pytest.raises((AssertionError, OperationalError)):
+            _sharing_holds(WRONG_SHARING[wrong], tmp_path)
+    finally:
+        vars(api.Base.metadata).pop("create_all", None)
+        results.engine.cache_clear()  # a wrong version may leave the cached engine unable to dispose
 
 
 def test_report_counts_every_failed_check_and_writes_csvs_a_chart_and_canvas_grades(graded_course, tmp_path):

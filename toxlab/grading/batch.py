@@ -128,7 +128,7 @@ def create_gradebook(url: str) -> None:
 
 @contextlib.contextmanager
 def shared_gradebook(url: str):
-    """Create the gradebook's schema once; while open, nbgrader's gradebook openings in this process share
+    """Create the gradebook's schema once and yield the shared engine; while open, nbgrader's gradebook openings in this process share
     toxlab's one pooled engine for `url` and trust that schema.
 
     nbgrader 0.9.6's Gradebook() makes a new engine on each opening, checks every table (a query each),
@@ -143,7 +143,7 @@ def shared_gradebook(url: str):
     api.Base.metadata.create_all = lambda bind=None, **kw: None if bind is shared else create_all(bind=bind, **kw)
     shared.dispose = lambda close=True: None  # Gradebook.close() would empty the pool after every opening
     try:
-        yield
+        yield shared
     finally:
         api.create_engine = real
         del api.Base.metadata.create_all, shared.dispose
