@@ -22,6 +22,7 @@ import postgres
 import pytest
 from expected_scores import score_of
 from fixtures.wrong_gradebook_sharing import WRONG as WRONG_SHARING
+from fixtures.wrong_worker_config import WRONG as WRONG_WORKERS
 from graded_course import GRADING_ENV, full_marks, wrong
 from scratch_course import autograded, instructor, make_course
 from sqlalchemy.exc import OperationalError
@@ -217,6 +218,25 @@ def test_shared_gradebook_pools_nbgrader_openings_for_its_url_only_and_restores_
     finally:
         vars(api.Base.metadata).pop("create_all", None)
         results.engine.cache_clear()  # a wrong version may leave the cached engine unable to dispose
+
+
+def _worker_timers(dask_worker) -> dict[str, float]:
+    """A worker's periodic callbacks: name -> interval in ms."""
+    return {name: pc.callback_time for name, pc in dask_worker.periodic_callbacks.items()}
+
+
+@pytest.mark.parametrize("wrong", [None, *WRONG_WORKERS])
+def test_local_workers_start_without_the_stack_profiler_and_with_a_slow_tick(wrong):
+    from toxlab.grading.batch import connect
+
+    client, cluster = (connect if wrong is None else WRONG_WORKERS[wrong])(1, None)
+    try:
+        timers = client.run(_worker_timers)
+    finally:
+        client.close()
+        cluster.close()
+    ok = all("profile" not in t and t["tick"] >= 1000 for t in timers.values())
+    assert ok == (wrong is None), f"{wrong or 'connect'}: the workers' timers are {timers}"
 
 
 def test_report_counts_every_failed_check_and_writes_csvs_a_chart_and_canvas_grades(graded_course, tmp_path):

@@ -213,15 +213,24 @@ def pending(course: Course, assignment: str, students: list[str], force: bool) -
     return [s for s in (students or have) if force or not course.autograded(s, assignment).exists()]
 
 
+# A Dask worker samples its running task's stack every 10 ms (for the dashboard's profile) and ticks its
+# event loop every 20 ms. On a grading task, deep pytest and transformers stacks in a thread that holds
+# the GIL, that cost a third of the worker's CPU here, on the cores the other worker needs
+# (bench/dask_worker.py). Nobody reads either during a run; a blocked loop is still reported, later.
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
+
+
 def connect(workers: int, scheduler: str | None):
     """(client, cluster): a client of the running scheduler at `scheduler`, else of a new LocalCluster of
-    `workers` single-threaded processes (cluster is None when it is not ours to close)."""
+    `workers` single-threaded processes, set up with WORKER_CONFIG (cluster is None when it is not ours to close)."""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
         return Client(scheduler), None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+    with dask.config.set(WORKER_CONFIG):  # a nanny hands the config to its worker process as it starts it
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
 
@@ -263,7 +272,7 @@ def autograde(course: Course, assignments: str | list[str], students: list[str] 
             client, cluster = connect(workers, scheduler)
             try:
                 # workers import and start their zygotes while we sanitize (client.run blocks: a thread of ours waits)
-                threading.Thread(target=client.run, args=(checker.warm_up,), daemon=True).start()
+                threading.Thread(target=client.run, args=(checker.warm_up, assignments), daemon=True).start()
                 futures = {}
                 for a, s in todo:  # each job goes out as soon as it is made
                     j = job(course, a, s, sanitized(config, course, a, s, url), timeout)
