@@ -5,7 +5,8 @@ every lab, or the one --assignment names) is graded twice in one run, in two scr
 one by one (`autograde`) and once with `autograde --workers W` (Dask LocalCluster). It prints the wall time of each, the ratio, the split
 of a submission's time by phase (from toxlab's per-submission records), checks that the two runs
 agree submission by submission and check by check, and that `report` ranks first the checks the
-repeated wrong fixtures were built to trip. --postgres puts the parallel run's gradebook in a
+repeated wrong fixtures were built to trip. A fixed single-core workload timed before and after each run
+shows whether the machine's speed drifted between them (a shared host's does; it skews the ratio). --postgres puts the parallel run's gradebook in a
 throwaway PostgreSQL server. --baseline REV also times commit REV's autograde on the solved
 notebook (in an overlay environment that borrows every other package from this one).
 
@@ -90,6 +91,25 @@ def autograde(work: Path, env: dict, *args: str) -> float:
     if res.returncode != 0:
         raise SystemExit(f"autograde {' '.join(args)} failed:\n{res.stdout[-2000:]}{res.stderr[-3000:]}")
     return wall
+
+
+def probe() -> float:
+    """Seconds of a fixed single-core workload (Python and small torch ops), the median of three: the
+    machine's speed just now. A shared host's speed drifts, and a drift between the two timed runs would
+    show up in their ratio."""
+    import torch
+
+    torch.set_num_threads(1)
+
+    def once() -> float:
+        t = time.perf_counter()
+        sum(i % 7 for i in range(3 * 10**6))
+        a = torch.randn(64, 64)
+        for _ in range(1500):
+            a = torch.tanh(a @ a * 0.01)
+        return time.perf_counter() - t
+
+    return statistics.median(once() for _ in range(3))
 
 
 def records(url: str, labs: list[str]) -> tuple[dict, dict, list]:
@@ -188,14 +208,22 @@ def main() -> None:
                   f"{sum(k.startswith('hostile') for k in subs)} hostile)", flush=True)
         only = ["--assignment", a.assignment] if a.assignment else []
         serial = course(tmp / "serial", loads, env)
+        speed = [probe()]
         t_serial = autograde(serial, env, *only)
+        speed.append(probe())
         print(f"serial:     {t_serial:7.1f} s = {t_serial / n:5.2f} s per submission", flush=True)
         par_env = {**env, **({"TOXLAB_GRADEBOOK": pg} if pg else {})}
         parallel = course(tmp / "parallel", loads, par_env)
+        speed.append(probe())
         t_par = autograde(parallel, par_env, *only, "--workers", str(a.workers))
+        speed.append(probe())
         print(f"{a.workers} workers:  {t_par:7.1f} s = {t_par / n:5.2f} s per submission"
               + (" (gradebook in PostgreSQL)" if pg else ""), flush=True)
         print(f"serial / parallel: {t_serial / t_par:.2f}x on {os.cpu_count()} cores")
+        drift = (speed[2] + speed[3]) / (speed[0] + speed[1])  # > 1: the machine was slower for the parallel run
+        print(f"speed probe (s, before and after each run): serial {speed[0]:.2f}, {speed[1]:.2f}; parallel "
+              f"{speed[2]:.2f}, {speed[3]:.2f}; the ratio at the serial run's speed, roughly: {t_serial / t_par * drift:.2f}x"
+              + (" (the machine's speed drifted by more than 10%: run it again)" if abs(drift - 1) > 0.1 else ""))
 
         s_scores, s_checks, s_runs = records(Course(serial).sqlite_url(), labs)
         p_url = pg or Course(parallel).sqlite_url()
