@@ -215,7 +215,7 @@ def pending(course: Course, assignment: str, students: list[str], force: bool) -
 
 # A Dask worker samples its running task's stack every 10 ms (for the dashboard's profile) and ticks its
 # event loop every 20 ms. On a grading task, deep pytest and transformers stacks in a thread that holds
-# the GIL, that cost a third of the worker's CPU here, on the cores the other worker needs
+# the GIL, that cost a sixth of the workers' CPU on a 6a load (130 core-s against 108), on cores they share
 # (bench/dask_worker.py). Nobody reads either during a run; a blocked loop is still reported, later.
 WORKER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
 
