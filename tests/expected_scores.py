@@ -6,8 +6,10 @@ The round trip and the hostile set compare real `nbgrader autograde` scores with
 
 from __future__ import annotations
 
+import importlib
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 import nbformat
 
@@ -25,9 +27,22 @@ def hidden(lab: str) -> Path:
     return HIDDEN_DIR / f"{lab}.py"
 
 
-def fixtures(lab: str):
-    """The lab's fixtures module (toxlab/labs/<lab>/fixtures.py)."""
-    return labs.get(lab).module("fixtures")
+FIXTURES_DIR = ROOT / "tests" / "labs"
+
+
+def fixtures(lab: str) -> ModuleType:
+    """The fixtures module of a registered lab: tests/labs/<lab>/fixtures.py, imported as labs.<lab>.fixtures.
+
+    They live with the tests, not in the installed package; a registered lab without them fails here,
+    saying where they belong, rather than as an ImportError deep in a test.
+    """
+    labs.get(lab)  # an unregistered name fails with the registry's own message
+    path = FIXTURES_DIR / lab / "fixtures.py"
+    if not path.is_file():
+        raise LookupError(f"lab {lab!r} is registered in toxlab.labs.LABS but has no fixtures: add {path} "
+                          f"(and an __init__.py beside it) with WRONG, CORRECT, SOLUTION_CELL, POINTS, "
+                          "THROUGH_AUTOGRADE, CORRECT_THROUGH_AUTOGRADE and grade_globals(); see README 'Adding a lab'")
+    return importlib.import_module(f"labs.{lab}.fixtures")
 
 
 @lru_cache(maxsize=None)

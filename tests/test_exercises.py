@@ -1,6 +1,6 @@
 """The exercise checks against every fixture, in process (no nbgrader): the fixture matrix.
 
-Each wrong fixture (toxlab/labs/<lab>/fixtures.py) replaces one solution cell of the reference
+Each wrong fixture (tests/labs/<lab>/fixtures.py) replaces one solution cell of the reference
 notebook and must fail a check of its own exercise; each alternative correct one must pass every
 check. The matrix (exercise x fixture -> the first check that failed) is printed and written to
 test-output/fixture-matrix.txt. The checks run through LocalStudent, the same plain-data path
@@ -182,7 +182,7 @@ def test_points_are_shared_out_among_checks():
 
 
 def test_check_prints_summary_and_raises(capsys):
-    from toxlab.labs.toxicity_lab.fixtures import WRONG
+    WRONG = fixtures("toxicity_lab").WRONG
 
     check("identity_gap", namespace("toxicity_lab"))
     assert "PASS" in capsys.readouterr().out

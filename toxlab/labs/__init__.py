@@ -2,12 +2,11 @@
 
     toxlab/labs/<lab>/modes.py       what the notebook's modes (gpu, cpu, grade) run, and run-lab's report cell
     toxlab/labs/<lab>/checks.py      the visible checks its grade cells run (pytest tests, test_<exercise>__<what>)
-    toxlab/labs/<lab>/fixtures.py    wrong and alternative-correct solutions for every exercise, and the
-                                     grade-mode globals the checks are tried against in tests
     source/<lab>/<lab>.ipynb         the instructor notebook (nbgrader assignment <lab>)
     course/hidden_checks/<lab>.py    its hidden checks (the instructor's, never released)
 
-Adding a lab: add those five files and one line to LABS below. The grading machinery
+Adding a lab: add those four files, its fixtures (tests/labs/<lab>/fixtures.py, which live with the
+tests and are not installed), and one line to LABS below. The grading machinery
 (toxlab.grading) knows no lab by name: it finds a lab by assignment name or by exercise name here.
 
 The modes are shared: every lab runs in grade mode under nbgrader, else in the mode its MODE cell
@@ -19,7 +18,6 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import textwrap
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,7 +41,7 @@ class Lab:
         return HERE / self.name / "checks.py"
 
     def module(self, part: str):
-        """toxlab.labs.<name>.<part> (modes, checks or fixtures)."""
+        """toxlab.labs.<name>.<part> (modes or checks)."""
         return importlib.import_module(f"{__name__}.{self.name}.{part}")
 
     def exercises(self) -> list[str]:
@@ -80,11 +78,6 @@ def for_exercise(exercise: str) -> Lab:
         raise KeyError(f"no lab has checks named test_{exercise}__*; is the exercise name right? (known: {known})")
     assert len(found) == 1, f"exercise {exercise!r} is in {[lab.name for lab in found]}: names must be unique"
     return found[0]
-
-
-def cell_source(text: str) -> str:
-    """A notebook cell's source from an indented triple-quoted block (what fixtures hold)."""
-    return textwrap.dedent(text).strip("\n") + "\n"
 
 
 def detect_mode(mode: str | None = None) -> str:

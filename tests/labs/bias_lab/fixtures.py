@@ -20,7 +20,7 @@ UndefinedMetricWarning instead of raising; it still raises ValueError on zero ro
 warnings turned into errors, on a one-class row set).
 """
 
-from toxlab.labs import cell_source as _src
+from labs import cell_source as _src
 
 # ---------------------------------------------------------------------------
 # Exercise 1: subgroup_auc

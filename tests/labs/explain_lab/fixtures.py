@@ -19,7 +19,7 @@ and sufficiency take a ranking of the words, not their scores, so that a wrong t
 costs only exercise 3.
 """
 
-from toxlab.labs import cell_source as _src
+from labs import cell_source as _src
 
 # ---------------------------------------------------------------------------
 # Exercise 1: occlusion_scores

@@ -1,1 +1,1 @@
-"""Lab 6a, "Fine-tune and probe": its modes, visible checks and fixtures (see toxlab/labs/__init__.py)."""
+"""Lab 6a, "Fine-tune and probe": its modes and visible checks (see toxlab/labs/__init__.py; its fixtures are in tests/labs/)."""
