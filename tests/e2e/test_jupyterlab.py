@@ -27,11 +27,11 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT
+from expected_scores import fixtures
 from scratch_course import instructor, make_course, submit
 
 from toxlab.data import make_demo_data
 from toxlab.grading import solved_notebook
-from toxlab.labs.toxicity_lab.fixtures import POINTS
 
 pytestmark = pytest.mark.e2e
 OUT = ROOT / "test-output" / "e2e"
@@ -264,5 +264,6 @@ def test_formgrader_lists_the_lab_and_the_autograded_score(page, lab):
         page.goto(lab.link(f"formgrader/manage_submissions/{LAB}"))
         score = page.locator("tr", has_text="e2e-student").locator(".score")
         score.wait_for(timeout=60_000)
-        expected = f"{sum(POINTS.values())} / {sum(POINTS.values()) + 3}"  # 16 autograded of 19 (3 by hand)
+        points = sum(fixtures(LAB).POINTS.values())
+        expected = f"{points} / {points + 3}"  # 16 autograded of 19 (3 by hand)
         assert score.inner_text().strip() == expected, f"formgrader shows {score.inner_text()!r}, not {expected!r}"
