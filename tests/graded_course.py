@@ -259,7 +259,7 @@ EXPLAIN_ASCENDING_TOP_K = """def top_k(scores, k):
     return sorted(range(len(scores)), key=lambda i: (scores[i], i))[:k]
 """
 EXPLAIN_TAMPER = """
-import math, toxlab.explain, toxlab.grading as _g, toxlab.grading.objects as _o
+import math, toxlab.explain, toxlab.grading as _g, toxlab.labs.objects as _o
 _g.check = lambda *a, **k: print('top_k: 2/2 checks passed')
 _o.word_scorer = lambda *a, **k: (lambda texts: [0.5 for _ in texts])  # the checker's scorer, as the student sees it
 toxlab.explain.top_k = top_k

@@ -13,13 +13,15 @@ holds a check (toxlab.grading.checker). Either way the checks see the same plain
 The grade cell prints a short pass/fail summary with hints on stdout, writes nothing to stderr
 (nbgrader scores 0 for any stderr output), and raises when a check fails. The hidden checks
 live outside the package; in JupyterLab they run only where $TOXLAB_HIDDEN_CHECKS names their
-folder (course/hidden_checks/, one file per lab). Which lab an exercise belongs to comes from
-toxlab.labs, the one registry of labs; nothing here names a lab.
+folder (course/hidden_checks/, one file per lab). Which assignment an exercise belongs to, and
+what a course's checks need built, come from the course's extension (an entry point of the group
+`toxlab.grading`: toxlab.labs.grading); nothing here names a lab or imports one.
 
-Modules: wire (plain data), objects (inputs both sides build), executor (untrusted side),
-checker (trusted side), preprocessors (nbgrader's pipeline), course (paths and the gradebook
-URL), batch (many submissions, on Dask), results (each check's result, stored), report (what
-the class got wrong).
+Modules: extensions (what a course adds, found by entry point), wire (plain data), executor
+(untrusted side), checker (trusted side), answers (conversions checks share), jobs (one submission
+to grade, and the queue of results graded elsewhere), preprocessors (nbgrader's pipeline), course
+(paths and the gradebook URL), batch (many submissions, on Dask), results (each check's result,
+stored), report (what the class got wrong).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pathlib import Path
 import pytest
 
 from . import wire
+from .extensions import registry
 
 HIDDEN_ENV = "TOXLAB_HIDDEN_CHECKS"  # the folder of hidden checks, <lab>.py each (the instructor's course/hidden_checks)
 VISIBLE_STEM, HIDDEN_STEM = "visible_checks", "hidden_checks"  # the names checks are copied under for each run
@@ -123,19 +126,16 @@ class Student:
         assert isinstance(out, dict) and {"result", "args", "kwargs"} <= set(out), f"{name}(...) gave no answer"
         return out["result"], out["args"], out["kwargs"]
 
-    def trainer(self, cls: str, method: str, *args, model: dict, call_model: dict | None = None,
-                init: dict | None = None, grad: bool = False, **kwargs) -> dict:
-        """Build a real `cls(model=..., args=TrainingArguments(...), **init)` and call `method(call_model, *args)`
-        (call_model: the Trainer's own model unless given).
+    def harness(self, name: str, args: list = (), kwargs: dict | None = None, what: str | None = None):
+        """The course's harness `name` run on the student's namespace with these arguments (objects that
+        wire.obj names are built there); its answer as plain data. `what` names it in a failure.
 
-        Returns {"value": the method's result, "grad": {classifier parameter: gradient of the loss}}."""
-        reply = self.ask({"op": "trainer", "cls": cls, "method": method, "model": wire.encode_args(model),
-                          "call_model": wire.encode_args(call_model) if call_model else None,
-                          "init": wire.encode_args(init or {}), "args": wire.encode_args(list(args)),
-                          "kwargs": wire.encode_args(kwargs), "grad": grad})
-        out = self._answer(f"{cls}.{method}(...)", reply)
-        assert isinstance(out, dict) and "value" in out, f"{cls}.{method}(...) gave no answer"
-        return out
+        Harnesses are the course's (toxlab.grading.extensions): for what one call cannot show, such as a
+        method of the student's class called on a real instance."""
+        what = what or f"{name}(...)"
+        reply = self.ask({"op": "harness", "name": name, "args": wire.encode_args(list(args)),
+                          "kwargs": wire.encode_args(kwargs or {})})
+        return self._answer(what, reply)
 
 
 class LocalStudent(Student):
@@ -185,10 +185,8 @@ class _Plugin:
 
 def _checks_file(exercise: str, hidden: bool) -> Path:
     """The visible checks of the exercise's lab, or its hidden checks in the folder $TOXLAB_HIDDEN_CHECKS names."""
-    from .. import labs
-
     try:
-        lab = labs.for_exercise(exercise)
+        lab = registry().for_exercise(exercise)
     except KeyError as e:
         raise ExerciseFailed(e.args[0]) from None
     if not hidden:
@@ -212,10 +210,8 @@ def run_check_files(exercise: str | list[str], student: Student, paths: list[Pat
     """The checks of several files in one pytest run, in file order; a file that is no lab's visible checks is hidden.
 
     first_failure: stop at the first failing check (the fixture matrix only needs which one it was)."""
-    from .. import labs
-
     exercises = [exercise] if isinstance(exercise, str) else list(exercise)
-    visible = {lab.checks for lab in labs.LABS.values()}
+    visible = {a.checks for a in registry().assignments().values()}
     names = [VISIBLE_STEM if Path(p).resolve() in visible else HIDDEN_STEM for p in paths]
     assert len(set(names)) == len(names), f"give one visible and at most one hidden checks file, got {paths}"
     hidden_text = "".join(Path(p).read_text() for p, n in zip(paths, names) if n == HIDDEN_STEM)

@@ -6,8 +6,9 @@
       2. sends the jobs to Dask: a LocalCluster on this machine, or a running cluster by address;
          each worker runs the notebook once in the sandbox and grades it (toxlab.grading.checker);
       3. as each result arrives, runs nbgrader's autograde for that student in this process. Its
-         GradeOutsideKernel preprocessor finds the result by the notebook's key instead of grading
-         again, and nbgrader writes the gradebook and autograded/: only this process writes them.
+         GradeOutsideKernel preprocessor holds this run's results (toxlab.grading.jobs.GradedElsewhere)
+         and finds this one by the notebook's key instead of grading again, and nbgrader writes the
+         gradebook and autograded/: only this process writes them.
 
 With no workers, step 3 alone runs: GradeOutsideKernel grades each notebook here, one by one. Either
 way a submission is graded by the same function on the same inputs, so the results are the same.
@@ -16,87 +17,19 @@ way a submission is graded by the same function on the same inputs, so the resul
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import shutil
-import socket
 import sys
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 
-from .. import labs
 from . import checker, results
-from .checker import Graded, fill  # noqa: F401 - fill: what GradeOutsideKernel writes into the notebook
 from .course import Course
-
-
-@dataclass
-class Job:
-    """Everything a worker needs to grade one notebook."""
-
-    key: str  # identifies the graded content: cells, source, hidden checks, timeout
-    assignment: str
-    student: str
-    notebook: str  # the sanitized submission, nbformat JSON
-    source: str  # the instructor's notebook, nbformat JSON
-    hidden: str  # the hidden checks' text
-    timeout: int  # seconds per cell and per answer
-
-
-def notebook_key(student: str, nb, source: str, hidden: str, timeout: int) -> str:
-    """A digest of whose notebook it is and what grading depends on: each cell's type, text and nbgrader
-    metadata, and the course files (two students' identical notebooks get two keys)."""
-    cells = [[c.cell_type, c.source, c.get("metadata", {}).get("nbgrader", {})] for c in nb.cells]
-    blob = json.dumps([student, cells, source, hidden, timeout], sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()
-
-
-def job(course: Course, assignment: str, student: str, nb, timeout: int) -> Job:
-    """A Job for notebook `nb` (already sanitized) of `student`."""
-    source = course.source(assignment).read_text()
-    hidden = course.hidden_checks(assignment).read_text()
-    return Job(notebook_key(student, nb, source, hidden, timeout), assignment, student, nbformat.writes(nb), source, hidden,
-               timeout)
-
-
-def grade_job(job: Job) -> Graded:
-    """Grade one job (on a worker, or here): run the notebook once in the sandbox, then the checks."""
-    nb = nbformat.reads(job.notebook, as_version=4)
-    source = nbformat.reads(job.source, as_version=4)
-    with tempfile.TemporaryDirectory(prefix="toxlab-job-") as tmp:
-        hidden = Path(tmp) / "hidden_checks.py"
-        hidden.write_text(job.hidden)
-        graded = checker.grade(nb, source, labs.get(job.assignment).checks, hidden, timeout=job.timeout)
-    graded.where = _worker_name()
-    return graded
-
-
-def _worker_name() -> str:
-    try:
-        from distributed import get_worker
-
-        return f"dask {get_worker().name} on {socket.gethostname()}"
-    except (ImportError, ValueError):
-        return "local"
-
-
-# --- results waiting for the coordinator's nbgrader run ----------------------------------------------
-
-_done: dict[str, Graded | BaseException] = {}
-
-
-def take(key: str) -> Graded | None:
-    """The worker's result for this notebook, if a parallel run produced one (an error is raised here)."""
-    found = _done.pop(key, None)
-    if isinstance(found, BaseException):
-        raise found
-    return found
+from .jobs import grade_job, make_job
+from .preprocessors import GradeOutsideKernel
 
 
 # --- the coordinator -----------------------------------------------------------------------------------
@@ -188,8 +121,12 @@ def sanitized(config, course: Course, assignment: str, student: str, url: str):
     return nb
 
 
-def record(config, course: Course, assignment: str, student: str, force: bool) -> dict:
-    """nbgrader's autograde for one student, in this process: it writes the gradebook and autograded/."""
+def autograde_one(config, course: Course, assignment: str, student: str, force: bool,
+                  grader: GradeOutsideKernel) -> dict:
+    """nbgrader's autograde for one student, in this process: it writes the gradebook and autograded/.
+
+    grader: the run's GradeOutsideKernel, in nbgrader's pipeline in place of its class (it holds the
+    results workers sent back)."""
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log
@@ -198,6 +135,7 @@ def record(config, course: Course, assignment: str, student: str, force: bool) -
     coursedir.assignment_id, coursedir.student_id = assignment, student
     app = Autograde(coursedir=coursedir, config=config)
     app.force, app.create_student = force, True
+    app.autograde_preprocessors = [grader if p is GradeOutsideKernel else p for p in app.autograde_preprocessors]
     app.log.setLevel(logging.WARNING)
     with warnings.catch_warnings():  # nbgrader 0.9.6's SQLAlchemy use warns on every submission
         warnings.simplefilter("ignore", category=Warning)
@@ -245,6 +183,7 @@ def autograde(course: Course, assignments: str | list[str], students: list[str] 
     config = nbgrader_config(course)
     config.CourseDirectory.db_url = url
     config.CoursePreprocessor.course_root = str(course.root)
+    grader = GradeOutsideKernel(config=config)  # the one holder of the timeout and of the workers' results
     with shared_gradebook(url):  # the schema exists before any grading; the coordinator's openings share one pool
         summary = Summary(repaired=[(a, s) for a in assignments for s in repair_interrupted(course, a, url)])
         todo = [(a, s) for a in assignments for s in pending(course, a, list(students), force)]
@@ -252,7 +191,7 @@ def autograde(course: Course, assignments: str | list[str], students: list[str] 
                    disable=not progress or not todo, file=sys.stderr)
 
         def write(assignment: str, student: str) -> None:
-            res = record(config, course, assignment, student, force)
+            res = autograde_one(config, course, assignment, student, force, grader)
             if res["success"]:
                 summary.graded.append((assignment, student))
             else:
@@ -266,23 +205,20 @@ def autograde(course: Course, assignments: str | list[str], students: list[str] 
                 return summary
             from distributed import as_completed
 
-            from .preprocessors import GradeOutsideKernel
-
-            timeout = GradeOutsideKernel(config=config).timeout
             client, cluster = connect(workers, scheduler)
             try:
                 # workers import and start their zygotes while we sanitize (client.run blocks: a thread of ours waits)
                 threading.Thread(target=client.run, args=(checker.warm_up, assignments), daemon=True).start()
                 futures = {}
                 for a, s in todo:  # each job goes out as soon as it is made
-                    j = job(course, a, s, sanitized(config, course, a, s, url), timeout)
+                    j = make_job(course, a, s, sanitized(config, course, a, s, url), grader.timeout)
                     futures[client.submit(grade_job, j, key=f"grade-{a}-{j.student}-{j.key[:16]}")] = j
                 for future in as_completed(futures):
                     j = futures[future]
                     try:
-                        _done[j.key] = future.result()
+                        grader.elsewhere.put(j.key, future.result())
                     except Exception as e:  # noqa: BLE001 - nbgrader logs it as this student's failure, as serially
-                        _done[j.key] = e
+                        grader.elsewhere.put(j.key, e)
                     write(j.assignment, j.student)
             finally:
                 with contextlib.suppress(Exception):  # a worker that is gone has nothing left to close

@@ -216,14 +216,15 @@ def zygote(sandbox: bool = True) -> Zygote:
 
 
 def warm_up(assignments: list[str] | None = None) -> None:
-    """Start this process's zygote and import what the checks of these labs (default: every lab) use (a Dask
-    worker, before its first job)."""
+    """Start this process's zygote and import what the checks of these assignments (default: every one) use (a
+    Dask worker, before its first job)."""
     import torch  # noqa: F401
 
-    from .. import labs
+    from .extensions import registry
 
-    for lab in [labs.get(a) for a in assignments] if assignments else labs.LABS.values():
-        lab.module("checks")  # pytest, transformers, the objects the checks build (lab 6c's: 2 s more)
+    found = registry()
+    for a in [found.assignment(a) for a in assignments] if assignments else found.assignments().values():
+        a.warm_up()  # pytest, the course's libraries, the objects the checks build (lab 6c's: 2 s more)
 
     zygote().fork_ready()
 

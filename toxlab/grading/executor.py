@@ -1,16 +1,18 @@
 """The untrusted side of grading: run the notebook's cells, then answer the checker's questions.
 
-    python -m toxlab.sandbox -- python -m toxlab.grading.executor --fds IN OUT
+    python -m toxlab.sandbox -- python -m toxlab.grading.executor --zygote CONTROL_FD PRIVATE LANDLOCK
 
-It reads one JSON request per line on fd IN and writes one JSON reply per line on fd OUT:
+toxlab.grading.checker starts it so, as a zygote that imports once and forks one executor per
+submission (`zygote` below). Each executor reads one JSON request per line on its input pipe and
+writes one JSON reply per line on its output pipe:
 
     {"id", "op": "run", "source", "index", "kind"}                run a cell in the notebook's IPython shell;
                                                                    the value is the cell's notebook outputs
     {"id", "op": "info", "name"}                                   is `name` defined, callable, from where
     {"id", "op": "call", "name", "args", "kwargs", "echo"}         call a student function on plain inputs
                                                                    (echo: also send the arguments back, to see mutation)
-    {"id", "op": "trainer", "cls", "model", "call_model", "init", "method", "args", "kwargs", "grad"}
-                                                                   a real Trainer subclass instance's method
+    {"id", "op": "harness", "name", "args", "kwargs"}             a course's harness on the student's namespace
+                                                                   (toxlab.grading.extensions)
 
 It holds no check, no expected value and no verdict: every reply is only the student's answer,
 which the checker (toxlab.grading.checker) validates and compares with its own reference. So
@@ -31,7 +33,8 @@ import signal
 import sys
 from pathlib import Path
 
-from . import objects, wire
+from . import wire
+from .extensions import registry
 
 BUILTIN_ERRORS = {name for name, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
 
@@ -63,36 +66,6 @@ def _info(ns: dict, name: str) -> dict:
             "mentions_toxlab": "toxlab" in source}
 
 
-def _trainer(ns: dict, req: dict) -> dict:
-    """Build a real instance of the student's Trainer subclass on a tiny model, call one method."""
-    import tempfile
-
-    import torch
-    from transformers import TrainingArguments
-
-    cls = ns.get(req["cls"])
-    if not isinstance(cls, type):
-        raise NameError(f"{req['cls']} is not defined as a class")
-    model = wire.decode_args(req["model"], objects.build)
-    # the model the method is called with: the Trainer's own unless the request names another
-    call_model = wire.decode_args(req["call_model"], objects.build) if req.get("call_model") else model
-    init = wire.decode_args(req.get("init", {}), objects.build)
-    with tempfile.TemporaryDirectory() as out:
-        args = TrainingArguments(output_dir=out, report_to="none", use_cpu=True, disable_tqdm=True)
-        trainer = cls(model=model, args=args, **init)
-        call_args = wire.decode_args(req.get("args", []), objects.build)
-        kwargs = wire.decode_args(req.get("kwargs", {}), objects.build)
-        call_model.zero_grad(set_to_none=True)
-        value = getattr(trainer, req["method"])(call_model, *call_args, **kwargs)
-    reply = {"value": value}
-    loss = value[0] if isinstance(value, tuple) and value else value
-    if req.get("grad") and isinstance(loss, torch.Tensor) and loss.requires_grad and loss.dim() == 0:
-        loss.backward()
-        reply["grad"] = {n: p.grad for n, p in call_model.named_parameters()
-                         if n.startswith("classifier.") and p.grad is not None}
-    return reply
-
-
 def serve(ns: dict, req: dict) -> dict:
     """Answer one request against the namespace `ns`; the reply is plain data."""
     op = req.get("op")
@@ -103,13 +76,18 @@ def serve(ns: dict, req: dict) -> dict:
             fn = ns.get(req["name"])
             if not callable(fn):
                 raise NameError(f"{req['name']} is not defined")
-            args = wire.decode_args(req.get("args", []), objects.build)
-            kwargs = wire.decode_args(req.get("kwargs", {}), objects.build)
+            args = wire.decode_args(req.get("args", []), registry().build)
+            kwargs = wire.decode_args(req.get("kwargs", {}), registry().build)
             value = fn(*args, **kwargs)
             if req.get("echo"):
                 value = {"result": value, "args": args, "kwargs": kwargs}
-        elif op == "trainer":
-            value = _trainer(ns, req)
+        elif op == "harness":
+            harness = registry().harnesses.get(req["name"])
+            if harness is None:
+                raise NameError(f"no harness named {req['name']}")
+            args = wire.decode_args(req.get("args", []), registry().build)
+            kwargs = wire.decode_args(req.get("kwargs", {}), registry().build)
+            value = harness(ns, *args, **kwargs)
         else:
             raise ValueError(f"unknown op {op!r}")
         return {"id": req.get("id"), "ok": True, "value": wire.to_plain(value)}
@@ -269,7 +247,7 @@ def run_cell(shell, req: dict) -> dict:
 
 # --- fairness, not security: one cell's monkeypatches do not leak into the other exercises ---------
 
-RESTORED = ("builtins", "json", "math", "numpy", "torch", "sklearn", "transformers", "datasets", "toxlab", "IPython")
+RESTORED = ("builtins", "json", "math", "numpy", "toxlab", "IPython")  # and each extension's `restored`
 
 
 def snapshot() -> dict:
@@ -283,13 +261,14 @@ def snapshot() -> dict:
 
 def _snapshot() -> dict:
     snap = {}
+    restored = set(RESTORED) | registry().restored
     for name, mod in list(sys.modules.items()):
         d = getattr(mod, "__dict__", None)
-        if mod is None or d is None or name.split(".")[0] not in RESTORED:
+        if mod is None or d is None or name.split(".")[0] not in restored:
             continue
         snap[name] = (mod, dict(d))
         for value in list(d.values()):
-            if isinstance(value, type) and getattr(value, "__module__", "").split(".")[0] in RESTORED:
+            if isinstance(value, type) and getattr(value, "__module__", "").split(".")[0] in restored:
                 snap.setdefault(("class", id(value)), (value, dict(value.__dict__)))
     return snap
 
@@ -372,14 +351,14 @@ def kill_leftovers(until_none: bool = False) -> None:
 
 
 def warm_up() -> None:
-    """Import what the notebook's setup cells need before the first request (start-up, not per cell)."""
+    """Import what the notebook's setup cells need before the first request (start-up, not per cell): the
+    shell's own libraries, then what the course's extensions preload."""
     import matplotlib.pyplot  # noqa: F401
     import numpy  # noqa: F401
-    import torch  # noqa: F401
-    import transformers  # noqa: F401
     from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
     from matplotlib_inline import backend_inline  # noqa: F401
-    from transformers import Trainer, TrainingArguments  # noqa: F401
+
+    registry().preload()
 
 
 def main(fd_in: int, fd_out: int) -> None:
@@ -502,8 +481,7 @@ def _child(home: Path, fd_in: int, fd_out: int, landlock: bool) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--zygote"] and len(sys.argv) == 5:
-        zygote(int(sys.argv[2]), private=sys.argv[3] == "1", landlock=sys.argv[4] == "1")
-    if sys.argv[1:2] != ["--fds"] or len(sys.argv) != 4:
-        raise SystemExit("toxlab.grading.executor is started by toxlab.grading.checker: --fds IN OUT")
-    main(int(sys.argv[2]), int(sys.argv[3]))
+    if sys.argv[1:2] != ["--zygote"] or len(sys.argv) != 5:
+        raise SystemExit("toxlab.grading.executor is started by toxlab.grading.checker: "
+                         "--zygote CONTROL_FD PRIVATE(0|1) LANDLOCK(0|1)")
+    zygote(int(sys.argv[2]), private=sys.argv[3] == "1", landlock=sys.argv[4] == "1")

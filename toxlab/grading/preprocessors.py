@@ -7,14 +7,15 @@ it wrote. Feedback: ShortenTracebacks.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Instance, Integer, Unicode
 
+from . import checker, results
 from .course import Course
+from .jobs import GradedElsewhere, default_timeout, grade_job, make_job
 
 
 class CoursePreprocessor(NbGraderPreprocessor):
@@ -126,20 +127,19 @@ class GradeOutsideKernel(CoursePreprocessor):
 
     nbgrader scores the verdicts written here; nothing the student's code printed or returned can
     reach them. When a parallel run (toxlab.grading.batch) has already graded this very notebook on
-    a worker, its result is used instead of grading again here.
+    a worker, it hands this preprocessor its results (`elsewhere`), and that result is used instead
+    of grading again here.
     """
 
-    timeout = Integer(int(os.environ.get("TOXLAB_CELL_TIMEOUT", 90)),
-                      help="seconds per cell and per answer").tag(config=True)
+    timeout = Integer(default_timeout(), help="seconds per cell and per answer (default: $TOXLAB_CELL_TIMEOUT, "
+                                              "else 90)").tag(config=True)
+    elsewhere = Instance(GradedElsewhere, args=(), help="results graded on workers, by notebook key")
 
     def preprocess(self, nb, resources):
-        from . import batch, results
-
         info = resources["nbgrader"]
-        job = batch.job(self.course(), info["assignment"], info["student"], nb, self.timeout)
-        done = batch.take(job.key)
-        graded = done or batch.grade_job(job)
-        batch.fill(nb, graded)
+        job = make_job(self.course(), info["assignment"], info["student"], nb, self.timeout)
+        graded = self.elsewhere.claim(job.key) or grade_job(job)
+        checker.fill(nb, graded)
         results.save(info["db_url"], info["assignment"], info["student"], info["notebook"], graded.checks,
                      graded.seconds, graded.where)
         return nb, resources

@@ -6,8 +6,8 @@ Everything that crosses is JSON: numbers, strings, lists, dicts, and a few tagge
     {"__tensor__": [array, requires_grad]}                a torch tensor, as its values
     {"__tuple__": [...]}                                  a tuple (a list stays a list)
     {"__float__": "nan" | "inf" | "-inf"}                 non-finite floats (JSON has none)
-    {"__dataset__": {"columns": [...], "data": {...}}}   a datasets.Dataset, as its columns
-    {"__args__": {...}}                                   TrainingArguments, as to_dict()
+    {"__<codec>__": ...}                                  a course's own types, each as its codec says
+                                                          (toxlab.grading.extensions)
     {"__unsupported__": "TypeName"}                       anything else the executor could not convert
     {"__obj__": name, "kw": {...}}                        (checker -> executor only) build a known object
 
@@ -24,6 +24,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from .extensions import registry
 
 # the output types a graded notebook keeps from the executor (both sides use this list)
 NOTEBOOK_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg", "image/svg+xml")
@@ -51,21 +53,6 @@ class Tensor:
     @property
     def shape(self) -> tuple:
         return self.values.shape
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """What the checker sees of a datasets.Dataset: column names and their values."""
-
-    columns: list
-    data: dict
-
-
-@dataclass(frozen=True)
-class Args:
-    """What the checker sees of a TrainingArguments: its to_dict()."""
-
-    values: dict
 
 
 @dataclass(frozen=True)
@@ -108,12 +95,10 @@ def to_plain(value, depth: int = 0):
         t = value.detach().cpu()
         return {"__tensor__": [_array(t.float().numpy() if t.dtype == _bf16() else t.numpy()),
                                bool(value.requires_grad)]}
-    if kind == "datasets.Dataset":
-        return {"__dataset__": {"columns": list(value.column_names), "data": to_plain(value.to_dict(), depth + 1)}}
-    if kind == "datasets.Column":
-        return to_plain(list(value), depth)
-    if _is_training_args(value):
-        return {"__args__": to_plain(json.loads(json.dumps(value.to_dict(), default=str)), depth + 1)}
+    for codec in registry().codecs:
+        if codec.claims(value):
+            body = codec.encode(value, lambda v: to_plain(v, depth + 1))
+            return {codec.tag: body} if codec.tag else body
     if isinstance(value, dict) or (hasattr(value, "keys") and hasattr(value, "__getitem__")):
         keys = list(value.keys())
         if not all(type(k) is str for k in keys):
@@ -132,14 +117,6 @@ def _bf16():
     import torch
 
     return torch.bfloat16
-
-
-def _is_training_args(value) -> bool:
-    try:
-        from transformers import TrainingArguments
-    except ImportError:
-        return False
-    return isinstance(value, TrainingArguments)
 
 
 # --- the checker's side: plain data -> values it can trust ---------------------------------------
@@ -173,15 +150,9 @@ def from_plain(data, depth: int = 0):
             if body not in ("nan", "inf", "-inf"):
                 raise WireError("malformed float")
             return float(body)
-        if tag == "__dataset__":
-            if not (type(body) is dict and type(body.get("columns")) is list and type(body.get("data")) is dict):
-                raise WireError("malformed dataset")
-            cols = [c for c in body["columns"] if type(c) is str]
-            return Dataset(cols, {k: from_plain(v, depth + 1) for k, v in body["data"].items() if type(k) is str})
-        if tag == "__args__":
-            if type(body) is not dict:
-                raise WireError("malformed TrainingArguments")
-            return Args({k: from_plain(v, depth + 1) for k, v in body.items() if type(k) is str})
+        codec = registry().tagged.get(tag)
+        if codec is not None:
+            return codec.decode(body, lambda v: from_plain(v, depth + 1))
         if tag == "__unsupported__":
             return Unsupported(str(body)[:100])
     return {str(k): from_plain(v, depth + 1) for k, v in data.items()}
@@ -213,7 +184,7 @@ def loads(line: bytes):
 # --- checker -> executor: arguments, including objects the executor builds ----------------------
 
 def obj(name: str, **kw) -> dict:
-    """An argument the executor builds with toxlab.grading.objects.build(name, **kw)."""
+    """An argument the executor builds with the builder called `name` (toxlab.grading.extensions), from kw."""
     return {"__obj__": name, "kw": kw}
 
 

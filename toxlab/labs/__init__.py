@@ -6,8 +6,9 @@
     course/hidden_checks/<lab>.py    its hidden checks (the instructor's, never released)
 
 Adding a lab: add those four files, its fixtures (tests/labs/<lab>/fixtures.py, which live with the
-tests and are not installed), and one line to LABS below. The grading machinery
-(toxlab.grading) knows no lab by name: it finds a lab by assignment name or by exercise name here.
+tests and are not installed), and one line to LABS below. The grading machinery (toxlab.grading)
+knows no lab and imports none: it finds the labs, and what their checks need built (objects.py,
+codecs.py, harnesses.py), through the entry point that names toxlab/labs/grading.py.
 
 The modes are shared: every lab runs in grade mode under nbgrader, else in the mode its MODE cell
 or $TOXLAB_MODE names, else gpu when CUDA is available, else cpu.
@@ -17,10 +18,8 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 MODES = ("gpu", "cpu", "grade")
@@ -46,7 +45,9 @@ class Lab:
 
     def exercises(self) -> list[str]:
         """The exercises its visible checks cover, in file order."""
-        return _exercises(self.checks)
+        from ..grading.extensions import exercises_in  # here: importing toxlab.grading needs the course extra
+
+        return exercises_in(self.checks)
 
 
 LABS: dict[str, Lab] = {lab.name: lab for lab in [
@@ -54,12 +55,6 @@ LABS: dict[str, Lab] = {lab.name: lab for lab in [
     Lab("explain_lab", "6b: explain the classifier (occlusion, gradient x input, Integrated Gradients) and test faithfulness"),
     Lab("bias_lab", "6c: measure unintended bias (subgroup AUCs, error rates, calibration), mitigate it, measure again"),
 ]}
-
-
-@lru_cache(maxsize=None)
-def _exercises(checks: Path) -> list[str]:
-    names = re.findall(r"^def test_(\w+?)__\w+\(", checks.read_text(), re.M)
-    return list(dict.fromkeys(names))
 
 
 def get(name: str) -> Lab:
@@ -72,12 +67,9 @@ def get(name: str) -> Lab:
 
 def for_exercise(exercise: str) -> Lab:
     """The lab whose visible checks cover `exercise` (exercise names are unique across labs)."""
-    found = [lab for lab in LABS.values() if exercise in lab.exercises()]
-    if not found:
-        known = ", ".join(e for lab in LABS.values() for e in lab.exercises())
-        raise KeyError(f"no lab has checks named test_{exercise}__*; is the exercise name right? (known: {known})")
-    assert len(found) == 1, f"exercise {exercise!r} is in {[lab.name for lab in found]}: names must be unique"
-    return found[0]
+    from ..grading.extensions import find_exercise
+
+    return find_exercise(exercise, LABS.values())
 
 
 def detect_mode(mode: str | None = None) -> str:
@@ -101,11 +93,13 @@ def run_dir(root: str = "saved_models") -> str:
 
 def find_saved_model(root: str | Path = SAVED) -> Path | None:
     """saved_models/best_model if it holds a model, else the newest saved_models/run-*/ that does, else None."""
+    from ..saved import CONFIG_FILE
+
     root = Path(root)
     best = root / "best_model"
-    if (best / "config.json").is_file():
+    if (best / CONFIG_FILE).is_file():
         return best
-    runs = sorted((p for p in root.glob("run-*") if (p / "config.json").is_file()), key=lambda p: p.name)
+    runs = sorted((p for p in root.glob("run-*") if (p / CONFIG_FILE).is_file()), key=lambda p: p.name)
     return runs[-1] if runs else None
 
 
@@ -113,10 +107,11 @@ def train_cpu_recipe(data: str | None, out: Path = SAVED / "best_model") -> Path
     """Train toxlab's cpu recipe (the one lab 6a's cpu mode uses) into `out`; say so first."""
     from ..data import load_jigsaw
     from ..models import load_classifier
-    from ..training import PRESETS, train
+    from ..recipe import get_preset
+    from ..training import train
 
     print(f"No saved model in {SAVED / 'best_model'} or {SAVED}/run-*/ (lab 6a saves one there).\n"
-          f"Training the cpu recipe into {out} first: {PRESETS['cpu'].max_train_samples:,} comments at most, "
+          f"Training the cpu recipe into {out} first: {get_preset('cpu').max_train_samples:,} comments at most, "
           "a few minutes on a laptop CPU.")
     model, tokenizer = load_classifier("minilm")
     # the transformer alone, as 6a's notebook trains it (6b looks inside it; 6c compares against it)
@@ -125,16 +120,29 @@ def train_cpu_recipe(data: str | None, out: Path = SAVED / "best_model") -> Path
     return Path(result.model_dir)
 
 
-def load_lab_model(cfg):
-    """(model, tokenizer, threshold) for a lab config (mode, model_dir, data): the saved model, or a tiny random
-    BERT in grade mode; trains the cpu recipe when none exists (and sets cfg.model_dir)."""
-    from ..inference import model_threshold
-    from ..models import load_classifier, minilm_path, tiny_bert
+def load_lab_model(cfg) -> tuple:
+    """(model, tokenizer, threshold) a lab starts from, by its config (the one loader of every lab):
 
+      a lab that fine-tunes (6a: cfg.model names the base, "tiny" in grade mode): that model, untrained
+        ("tiny": a small random BERT with BERT's own initialisation), threshold 0.5;
+      a lab that studies a trained model (6b, 6c: cfg.model_dir, cfg.data): the saved folder in eval mode and
+        its threshold; the cpu recipe is trained first when there is none (cfg.model_dir is then set); in grade
+        mode a tiny random BERT drawn wide enough (GRADING_INIT) that texts score differently, threshold 0.5."""
+    from ..models import load_classifier, minilm_path, tiny_bert
+    from ..saved import model_threshold
+
+    base = getattr(cfg, "model", None)
+    if base is not None:
+        if base == "tiny":
+            from transformers import AutoTokenizer
+
+            return tiny_bert(), AutoTokenizer.from_pretrained(minilm_path()), 0.5
+        model, tokenizer = load_classifier(base)
+        return model, tokenizer, model_threshold(model)
     if cfg.mode == "grade":
         from transformers import AutoTokenizer
 
-        from ..grading.objects import GRADING_INIT
+        from .objects import GRADING_INIT
 
         return tiny_bert(seed=0, initializer_range=GRADING_INIT).eval(), AutoTokenizer.from_pretrained(minilm_path()), 0.5
     if cfg.model_dir is None:

@@ -1,7 +1,7 @@
 """Visible exercise checks for lab 6b (explain_lab): pytest tests run by toxlab.grading.check.
 
 Each test is named test_<exercise>__<what> and takes the `student` fixture (toxlab.grading). The
-scoring functions handed to the student's code are `word_scorer`s (toxlab.grading.objects): a
+scoring functions handed to the student's code are `word_scorer`s (toxlab.labs.objects): a
 sigmoid of the summed weights of a text's words, so every answer can be worked out here exactly.
 The examples hold the usual traps: a word that occurs twice, ties, k% that must round up, words
 the text's order and the ranking's order disagree on, a term inside a longer word. An exercise's
@@ -17,9 +17,9 @@ import re
 import numpy as np
 
 from toxlab.explain import n_top
-from toxlab.grading import objects
 from toxlab.grading.answers import as_float, as_ints, kind
 from toxlab.grading.wire import obj
+from toxlab.labs import objects
 
 SPECIAL = ("[CLS]", "[SEP]", "[PAD]")
 

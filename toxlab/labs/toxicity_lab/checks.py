@@ -2,7 +2,7 @@
 
 Each test is named test_<exercise>__<what> and takes the `student` fixture: it asks the student's
 notebook to call a function on inputs made here (`student.call(...)`) and gets plain data back
-(toxlab.grading.wire: lists, dicts, numpy arrays, wire.Tensor, wire.Dataset, wire.Args). The
+(toxlab.grading.wire: lists, dicts, numpy arrays, wire.Tensor; toxlab.labs.codecs: Dataset, Args). The
 expected values are worked out here, never in the student's process.
 
 Every example is chosen so that the common mistakes give a different answer: classes in
@@ -22,6 +22,8 @@ import pytest
 from toxlab.grading import wire
 from toxlab.grading.answers import as_float, as_ints, as_tensor, kind  # noqa: F401 - as_float: the hidden checks'
 from toxlab.grading.wire import obj
+from toxlab.labs import objects
+from toxlab.labs.codecs import Args, Dataset
 
 # --- exercise: label_counts -------------------------------------------------------
 
@@ -62,8 +64,6 @@ def test_class_weights__three_classes(student):
 
 def reference_tokens(texts: list[str]) -> dict:
     """The lab tokenizer's own output: truncation to 256 tokens, no padding (computed here)."""
-    from toxlab.grading import objects
-
     return dict(objects.tokenizer()(texts, truncation=True, max_length=256))
 
 
@@ -116,9 +116,9 @@ def tokenized_sample(n: int = 3, label=None, toxic=None, extra: bool = False) ->
     return cols
 
 
-def student_dataset(student, cols: dict) -> wire.Dataset:
+def student_dataset(student, cols: dict) -> Dataset:
     got = student.call("clean_columns", obj("dataset", columns=cols))
-    assert isinstance(got, wire.Dataset), f"clean_columns should return a datasets.Dataset, got {kind(got)}"
+    assert isinstance(got, Dataset), f"clean_columns should return a datasets.Dataset, got {kind(got)}"
     return got
 
 
@@ -180,7 +180,7 @@ def test_metrics__macro_precision_recall_f1(student):
 
 def student_args(student, output_dir: str = "grading-output", **overrides) -> dict:
     got = student.call("make_training_args", output_dir, **overrides)
-    assert isinstance(got, wire.Args), f"return transformers.TrainingArguments, got {kind(got)}"
+    assert isinstance(got, Args), f"return transformers.TrainingArguments, got {kind(got)}"
     return got.values
 
 
@@ -233,8 +233,6 @@ def reference_loss(batch: dict, weights, seed: int = 0):
     """The class-weighted cross-entropy (weighted mean), its logits and classifier gradients, computed here."""
     import torch
 
-    from toxlab.grading import objects
-
     model = objects.model(seed=seed)
     inputs = {k: torch.tensor(v) for k, v in batch.items() if k != "labels"}
     logits = model(**inputs).logits
@@ -247,9 +245,14 @@ def reference_loss(batch: dict, weights, seed: int = 0):
 
 def student_loss(student, weights, batch: dict, seed: int = 0, call_seed: int | None = None, **kwargs) -> dict:
     """The student's WeightedLossTrainer.compute_loss on a real Trainer instance, with gradients."""
-    return student.trainer("WeightedLossTrainer", "compute_loss", batch_specs(batch), model=obj("model", seed=seed),
-                           call_model=obj("model", seed=call_seed) if call_seed is not None else None,
-                           init={"class_weights": obj("tensor", values=list(weights))}, grad=True, **kwargs)
+    what = "WeightedLossTrainer.compute_loss(...)"
+    out = student.harness("trainer_method", ["WeightedLossTrainer", "compute_loss", batch_specs(batch)],
+                          {"model": obj("model", seed=seed),
+                           "call_model": obj("model", seed=call_seed) if call_seed is not None else None,
+                           "init": {"class_weights": obj("tensor", values=list(weights))}, "grad": True, **kwargs},
+                          what=what)
+    assert isinstance(out, dict) and "value" in out, f"{what} gave no answer"
+    return out
 
 
 def loss_value(got, what: str = "compute_loss") -> float:
@@ -301,8 +304,6 @@ def test_weighted_loss__num_items_in_batch_changes_nothing(student):
 def reference_proba(texts: list[str], seed: int) -> np.ndarray:
     """Softmax over the classes, one text at a time, truncated to 256 tokens, in eval mode (computed here)."""
     import torch
-
-    from toxlab.grading import objects
 
     model, tok = objects.model(seed=seed), objects.tokenizer()
     with torch.no_grad():

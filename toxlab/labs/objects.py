@@ -1,7 +1,10 @@
-"""Objects the checker asks the executor to build by name (wire.obj), and builds itself for the truth.
+"""Objects the labs' checks ask the executor to build by name (toxlab.grading.wire.obj), and build
+themselves for the truth.
 
-Both sides call `build(name, **kw)` with the same arguments, so the checker's reference answer and
-the student's answer come from equal inputs. Everything here is deterministic.
+Both sides build them from the same plain arguments (the executor through BUILDERS, which
+toxlab/labs/grading.py registers with the grading machinery; the checks by calling these functions), so
+the checker's reference answer and the student's answer come from equal inputs. Everything here is
+deterministic.
 """
 
 from __future__ import annotations
@@ -91,9 +94,3 @@ BUILDERS = {"tokenizer": tokenizer, "model": model, "dataset": dataset, "column"
             "eval_prediction": eval_prediction, "tensor": tensor, "lookup_scorer": lookup_scorer,
             "word_scorer": word_scorer}
 
-
-def build(name: str, **kw):
-    """The object called `name`, built from plain arguments."""
-    if name not in BUILDERS:
-        raise ValueError(f"unknown grading object {name!r}; known: {sorted(BUILDERS)}")
-    return BUILDERS[name](**kw)
