@@ -34,19 +34,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-COURSE = Path(__file__).resolve().parent
+COURSE_DIR = Path(__file__).resolve().parent  # nbgrader's course folder: its config, hidden checks, submissions
 from toxlab import labs  # noqa: E402 - after the docstring's imports
+from toxlab.extras import MissingExtra  # noqa: E402
 from toxlab.grading.course import GRADEBOOK_ENV, Course  # noqa: E402
 
-THE_COURSE = Course(COURSE.parent)
+COURSE = Course(COURSE_DIR.parent)  # the whole course: source/, release/ and that folder
 
 
 def assignments(named: str | None = None) -> list[str]:
     """The named assignment, or every lab that has a source notebook, in the registry's order."""
-    have = THE_COURSE.assignments()
+    have = COURSE.assignments()
     if named:
         if named not in have:
-            raise SystemExit(f"instructor: --assignment {named}: no {THE_COURSE.source(named)}; "
+            raise SystemExit(f"instructor: --assignment {named}: no {COURSE.source(named)}; "
                              f"the course has {', '.join(have) or 'no assignments'}")
         return [named]
     return [name for name in labs.LABS if name in have] + [name for name in have if name not in labs.LABS]
@@ -58,7 +59,7 @@ def nbgrader(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
     cmd = [str(Path(bindir) / "nbgrader"), *args]
     print("+", " ".join(["nbgrader", *args]), flush=True)
-    return subprocess.run(cmd, cwd=COURSE, env=env, check=check)
+    return subprocess.run(cmd, cwd=COURSE_DIR, env=env, check=check)
 
 
 def release(assignment: str, force: bool) -> None:
@@ -71,11 +72,11 @@ def place(student: str, notebook: str, assignment: str | None, force: bool) -> N
     src = Path(notebook)
     if not src.is_file():
         raise SystemExit(f"instructor: {src}: no such notebook")
-    have = THE_COURSE.assignments()
+    have = COURSE.assignments()
     assignment = assignment or (src.stem if src.stem in have else None)
     if assignment is None:
         raise SystemExit(f"instructor: which lab is {src.name}? Pass --assignment NAME ({', '.join(have)})")
-    dest = THE_COURSE.submitted(student, assignment)
+    dest = COURSE.submitted(student, assignment)
     if dest.exists() and not force:
         raise SystemExit(f"instructor: {dest} exists; pass --force to replace that submission")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +96,7 @@ def run_lab(out: Path, names: list[str]) -> None:
     workdir = out / "workdir"  # shared: the model lab 6a saves in saved_models/ is the one lab 6b explains
     workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TOXLAB_MODE", "cpu")
-    os.environ["TOXLAB_HIDDEN_CHECKS"] = str(COURSE / "hidden_checks")  # the source's grade cells run them
+    os.environ["TOXLAB_HIDDEN_CHECKS"] = str(COURSE_DIR / "hidden_checks")  # the source's grade cells run them
     for name in names:
         execute_lab(name, out / name, workdir)
     for name in names:
@@ -111,7 +112,7 @@ def execute_lab(name: str, out: Path, workdir: Path) -> None:
     from nbclient import NotebookClient
 
     out.mkdir(parents=True, exist_ok=True)
-    source_nb = THE_COURSE.source(name)
+    source_nb = COURSE.source(name)
     t = time.time()
     nb = nbformat.read(source_nb, as_version=4)
     report_cell = labs.get(name).module("modes").REPORT_CELL
@@ -133,11 +134,11 @@ COURSE_FILES = ("nbgrader_config.py", "instructor.py")
 
 def copy_course(dest: Path) -> Path:
     """A scratch copy of the course at `dest`: source/, the config and hidden checks; no gradebook."""
-    shutil.copytree(COURSE.parent / "source", dest / "source")
+    shutil.copytree(COURSE_DIR.parent / "source", dest / "source")
     (dest / "course").mkdir(parents=True)
     for f in COURSE_FILES:
-        shutil.copy(COURSE / f, dest / "course" / f)
-    shutil.copytree(COURSE / "hidden_checks", dest / "course" / "hidden_checks",
+        shutil.copy(COURSE_DIR / f, dest / "course" / f)
+    shutil.copytree(COURSE_DIR / "hidden_checks", dest / "course" / "hidden_checks",
                     ignore=shutil.ignore_patterns("__pycache__"))
     return dest
 
@@ -162,7 +163,7 @@ def autograde_examples(names: list[str]) -> dict[str, dict[str, dict[str, float]
         subprocess.run([*tool, "release"], check=True, env=env, **quiet)  # also records them in the scratch gradebook
         for name in names:
             blank = nbformat.read(Course(scratch).release(name), as_version=4)
-            solved = solved_notebook(blank, nbformat.read(THE_COURSE.source(name), as_version=4))
+            solved = solved_notebook(blank, nbformat.read(COURSE.source(name), as_version=4))
             for student, notebook in (("example-solution", solved), ("example-untouched", blank)):
                 path = scratch / student / f"{name}.ipynb"
                 path.parent.mkdir(exist_ok=True)
@@ -191,7 +192,7 @@ def autograde(names: list[str], students: list[str], force: bool, workers: int, 
     from toxlab.grading.batch import autograde as grade_all
 
     t = time.time()
-    summary = grade_all(THE_COURSE, names, students, force=force, workers=workers, scheduler=scheduler)
+    summary = grade_all(COURSE, names, students, force=force, workers=workers, scheduler=scheduler)
     for name, student in summary.repaired:
         print(f"instructor: {student}'s autograded {name} was left half-done by an interrupted run; graded again")
     counts = ", ".join(f"{sum(a == name for a, _ in summary.graded)} of {name}" for name in names)
@@ -203,6 +204,14 @@ def autograde(names: list[str], students: list[str], force: bool, workers: int, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except MissingExtra as e:  # one line naming the extra, not a traceback
+        raise SystemExit(f"instructor: {e}") from None
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the command; 0 when it succeeded."""
     from toxlab.sandbox import (
         ensure_bwrap,  # autograde sandboxes every submission: install bwrap (root) or say how
     )
@@ -229,15 +238,15 @@ def main(argv: list[str] | None = None) -> int:
                                        "(tcp://host:8786); its workers need toxlab and bubblewrap, not this folder")
     p = sub.add_parser("report", parents=[db, one], help="what the class got wrong: per exercise, per check, Canvas CSV")
     p.add_argument("lab", nargs="?", metavar="ASSIGNMENT", help="the same as --assignment")
-    p.add_argument("--out", default=str(COURSE / "reports"), help="folder for the CSVs and the chart (one "
+    p.add_argument("--out", default=str(COURSE_DIR / "reports"), help="folder for the CSVs and the chart (one "
                                                                   "subfolder per lab when there are several)")
     p = sub.add_parser("feedback", parents=[db, one], help="generate HTML feedback")
     p.add_argument("students", nargs="*")
     p.add_argument("--force", action="store_true", help="regenerate existing feedback")
     p = sub.add_parser("export", parents=[db], help="export grades as CSV (every lab)")
-    p.add_argument("--to", default=str(COURSE / "grades.csv"))
+    p.add_argument("--to", default=str(COURSE_DIR / "grades.csv"))
     p = sub.add_parser("run-lab", parents=[one], help="the main job: run every lab end to end and grade two examples each")
-    p.add_argument("--out", default=str(COURSE.parent / "runs" / "lab"),
+    p.add_argument("--out", default=str(COURSE_DIR.parent / "runs" / "lab"),
                    help="folder for the executed notebooks and reports (<out>/<assignment>/)")
     a = ap.parse_args(argv)
     if getattr(a, "db_url", None):
@@ -249,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.command == "report" and a.lab and a.assignment and a.lab != a.assignment:
         ap.error(f"report {a.lab} --assignment {a.assignment}: name one lab")
     named = getattr(a, "assignment", None) or getattr(a, "lab", None)
+    if a.command in ("release", "autograde", "report", "feedback", "export"):
+        COURSE.gradebook_url()  # its database driver is installed, or one line naming the extra
 
     if a.command == "release":
         for name in assignments(named):
@@ -263,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
 
         names = assignments(named)
         for name in names:
-            for line in write_report(THE_COURSE, name, Path(a.out) / name if len(names) > 1 else Path(a.out)):
+            for line in write_report(COURSE, name, Path(a.out) / name if len(names) > 1 else Path(a.out)):
                 print(line)
     elif a.command == "feedback":
         for name in assignments(named):

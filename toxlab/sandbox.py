@@ -288,33 +288,31 @@ def sandbox_env(environ: dict[str, str], scratch: Path) -> dict[str, str]:
 SCRATCH_VARS = ("HOME", "TMPDIR", "MPLCONFIGDIR", "IPYTHONDIR", "HF_HOME", "XDG_CACHE_HOME", "TOXLAB_CACHE")
 
 
-def readable(limits: Limits, extra: list[Path] = ()) -> list[Path]:
+def readable(limits: Limits) -> list[Path]:
     """What the command may read: Python, its packages, system folders, toxlab; never the course."""
     roots = _project_roots()
-    return [p for p in [*default_readable(limits), *extra] if p.resolve() not in roots]
+    return [p for p in default_readable(limits) if p.resolve() not in roots]
 
 
 # --- entry points ---------------------------------------------------------------------------
 
-def _outer(limits: Limits, command: list[str], workdir: Path, extra_readable: list[Path],
-           extra_writable: list[Path], bind_ports: list[int] | None, network: bool) -> None:
-    """Limits here (inherited), then bwrap with the inner step, or the fallback without bwrap."""
+def _outer(limits: Limits, command: list[str], workdir: Path) -> None:
+    """Limits here (inherited), then bwrap with the inner step, or the fallback without bwrap. The command
+    gets no network, binds no TCP port, and writes only in `workdir` and its own scratch folders."""
     cap = cap_processes(limits)
     set_rlimits(limits)
     if os.environ.get("TOXLAB_SANDBOX_VERBOSE"):
         print(f"toxlab.sandbox: {cap}; {limits}", file=sys.stderr)
     # -I: the working folder is the student's, so it must not be on sys.path (a toxlab/ written there)
-    inner = [sys.executable, "-I", "-m", "toxlab.sandbox", "--inner",
-             "--ports", ",".join(map(str, bind_ports)) if bind_ports is not None else "-",
-             "--landlock", "1" if limits.landlock else "0", "--private-tmp", "1" if limits.bwrap else "0",
-             "--write", os.pathsep.join(str(p) for p in extra_writable), "--", *command]
-    binds = [p for p in readable(limits, extra_readable) if str(p) not in ("/proc", "/dev")]  # bwrap makes its own
+    inner = [sys.executable, "-I", "-m", "toxlab.sandbox", "--inner", "--landlock", "1" if limits.landlock else "0",
+             "--private-tmp", "1" if limits.bwrap else "0", "--", *command]
+    binds = [p for p in readable(limits) if str(p) not in ("/proc", "/dev")]  # bwrap makes its own
     if limits.bwrap:
         if not bwrap_works():
             print(NO_BWRAP, file=sys.stderr, flush=True)
             raise SystemExit(3)
         env = sandbox_env(dict(os.environ), SCRATCH)
-        cmd = bwrap_command(inner, workdir, binds, [workdir, *extra_writable], env, network)
+        cmd = bwrap_command(inner, workdir, binds, [workdir], env, network=False)
         os.execvpe("bwrap", cmd, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})  # bwrap needs nothing else
     print("toxlab.sandbox: WARNING: running WITHOUT bubblewrap (TOXLAB_SANDBOX_BWRAP=0): no PID, network or "
           "mount namespaces; only Landlock and resource limits", file=sys.stderr, flush=True)
@@ -324,18 +322,16 @@ def _outer(limits: Limits, command: list[str], workdir: Path, extra_readable: li
 
 
 def _inner(argv: list[str]) -> None:
-    """Inside the namespaces: make the scratch folders, apply Landlock, exec the command."""
-    opts = dict(zip(argv[0:8:2], argv[1:8:2]))
+    """Inside the namespaces: make the scratch folders, apply Landlock (no TCP bind or connect), exec the command."""
+    opts = dict(zip(argv[0:4:2], argv[1:4:2]))
     command = argv[argv.index("--") + 1:]
-    ports = None if opts["--ports"] == "-" else [int(p) for p in opts["--ports"].split(",") if p]
-    extra_writable = [Path(p) for p in opts["--write"].split(os.pathsep) if p]
     for k in SCRATCH_VARS:
         Path(os.environ[k]).mkdir(parents=True, exist_ok=True)
     scratch = Path(os.environ["HOME"]).parent
     if opts["--landlock"] == "1":
         private_tmp = [Path("/tmp")] if opts["--private-tmp"] == "1" else []  # under bwrap /tmp is the sandbox's own
         apply_landlock(readable(Limits.from_env()), [Path.cwd(), scratch, *private_tmp, Path("/dev/shm"),
-                                                     Path("/dev/null"), *extra_writable], ports)
+                                                     Path("/dev/null")], bind_ports=[])
     if command[0] in ("python", "python3"):
         command[0] = sys.executable  # the sandbox's own Python, not a shim elsewhere on PATH
     command[0] = shutil.which(command[0], path=os.environ.get("PATH")) or command[0]
@@ -349,7 +345,7 @@ def main(argv: list[str] | None = None) -> None:
     if argv[:1] == ["--inner"]:
         _inner(argv[1:])
     elif argv[:1] == ["--"] and len(argv) > 1:
-        _outer(limits, argv[1:], workdir, [], [], [], network=False)  # no TCP at all
+        _outer(limits, argv[1:], workdir)
     else:
         raise SystemExit(__doc__)
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from ..extras import require
 from . import checker, results
 from .course import Course
 from .jobs import grade_job, make_job
@@ -161,15 +162,19 @@ WORKER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin
 def connect(workers: int, scheduler: str | None):
     """(client, cluster): a client of the running scheduler at `scheduler`, else of a new LocalCluster of
     `workers` single-threaded processes, set up with WORKER_CONFIG (cluster is None when it is not ours to close)."""
-    import dask
-    from distributed import Client, LocalCluster
-
+    dask, distributed = dask_modules(scheduler)
     if scheduler:
-        return Client(scheduler), None
+        return distributed.Client(scheduler), None
     with dask.config.set(WORKER_CONFIG):  # a nanny hands the config to its worker process as it starts it
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
-    return Client(cluster), cluster
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR)
+    return distributed.Client(cluster), cluster
+
+
+def dask_modules(scheduler: str | None = None) -> tuple:
+    """(dask, distributed), or MissingExtra naming the 'grading' extra and the option that needs it."""
+    needed_by = "autograde --scheduler" if scheduler else "autograde --workers"
+    return require("dask", "grading", needed_by), require("distributed", "grading", needed_by)
 
 
 def autograde(course: Course, assignments: str | list[str], students: list[str] = (), force: bool = False,
@@ -178,6 +183,8 @@ def autograde(course: Course, assignments: str | list[str], students: list[str] 
     `workers` or `scheduler` (one cluster for all of them)."""
     from tqdm.auto import tqdm
 
+    if workers or scheduler:
+        _, distributed = dask_modules(scheduler)  # before anything is graded: a missing extra is one line, now
     assignments = [assignments] if isinstance(assignments, str) else list(assignments)
     url = course.gradebook_url()
     config = nbgrader_config(course)
@@ -203,8 +210,6 @@ def autograde(course: Course, assignments: str | list[str], students: list[str] 
                 for assignment, student in todo:
                     write(assignment, student)
                 return summary
-            from distributed import as_completed
-
             client, cluster = connect(workers, scheduler)
             try:
                 # workers import and start their zygotes while we sanitize (client.run blocks: a thread of ours waits)
@@ -213,7 +218,7 @@ def autograde(course: Course, assignments: str | list[str], students: list[str] 
                 for a, s in todo:  # each job goes out as soon as it is made
                     j = make_job(course, a, s, sanitized(config, course, a, s, url), grader.timeout)
                     futures[client.submit(grade_job, j, key=f"grade-{a}-{j.student}-{j.key[:16]}")] = j
-                for future in as_completed(futures):
+                for future in distributed.as_completed(futures):
                     j = futures[future]
                     try:
                         grader.elsewhere.put(j.key, future.result())

@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..extras import require
+
 GRADEBOOK_ENV = "TOXLAB_GRADEBOOK"  # a database URL; instructor.py --db-url sets it for nbgrader
 
 
@@ -35,8 +37,13 @@ class Course:
         return self.root / "course"
 
     def gradebook_url(self) -> str:
-        """$TOXLAB_GRADEBOOK when set (e.g. postgresql://...), else course/gradebook.db (SQLite)."""
-        return database_url(os.environ.get(GRADEBOOK_ENV) or self.sqlite_url())
+        """$TOXLAB_GRADEBOOK when set (e.g. postgresql://...), else course/gradebook.db (SQLite); MissingExtra
+        when the database's driver is not installed."""
+        url = database_url(os.environ.get(GRADEBOOK_ENV) or self.sqlite_url())
+        require("sqlalchemy", "grading", "the gradebook")
+        if url.startswith("postgresql+psycopg"):
+            require("psycopg", "grading", f"a PostgreSQL gradebook (--db-url or ${GRADEBOOK_ENV})")
+        return url
 
     def sqlite_url(self) -> str:
         """The embedded default: course/gradebook.db."""

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import (
+from ..extras import require
+
+require("sqlalchemy", "grading", "toxlab's per-check results in the gradebook")
+
+from sqlalchemy import (  # noqa: E402 - after the check that names the extra
     Boolean,
     Column,
     Float,
