@@ -44,11 +44,10 @@ from toxlab.calibration import (  # noqa: E402
     apply_temperature, calibrate, expected_calibration_error, fit_temperature, reliability_diagram, validation_rows,
 )
 from toxlab.data import load_jigsaw, load_train_rows  # noqa: E402
-from toxlab.inference import (  # noqa: E402
-    model_logit_shift, model_temperature, model_threshold, predict_logits, probabilities,
-)
+from toxlab.inference import predict_logits, probabilities  # noqa: E402
 from toxlab.metrics import scores  # noqa: E402
 from toxlab.models import load_classifier, quiet  # noqa: E402
+from toxlab.saved import model_logit_shift, model_temperature, model_threshold, read_training_meta  # noqa: E402
 from toxlab.training import train  # noqa: E402
 
 MITIGATIONS = ("identity-nontoxic", "counterfactual")
@@ -91,7 +90,7 @@ def score_variant(name: str, out: Path, ds, ident) -> dict:
     id_logits = predict_logits(ident["text"].tolist(), model, tokenizer)
     rep = bias_report(ident["label"].to_numpy(), probabilities(id_logits, t, b)[:, 1], ident["term"].to_numpy(),
                       ident["group"].to_numpy(), threshold, texts=ident["text"].tolist())
-    meta = json.loads((out / "toxlab_training.json").read_text())
+    meta = read_training_meta(out)
     return {"name": name, "dir": str(out), "threshold": threshold, "temperature": t, "shift": b, "t_alone": t_alone,
             "ece_t_alone": expected_calibration_error(y, apply_temperature(logits, t_alone)[:, 1]),
             "test_auc": s["roc_auc"], "test_f1": s["f1"],
@@ -202,8 +201,7 @@ def main(argv=None) -> int:
     (out / "results.json").write_text(json.dumps({"preset": args.preset, "seed": args.seed, "models": summary,
                                                   "acceptance": verdicts}, indent=2, default=str))
     for r in results:
-        r["bias"].per_term.merge(r["bias"].per_identity.drop(columns=["n"]), on=["group", "term"]).to_csv(
-            out / f"terms-{r['name']}.csv", index=False)
+        r["bias"].per_term.to_csv(out / f"terms-{r['name']}.csv", index=False)
     print(f"\nwrote {out / 'bias_before_after.png'}, {out / 'reliability.png'}, {out / 'results.json'}")
     return 0
 

@@ -28,8 +28,9 @@ import numpy as np
 
 from toxlab.data import load_jigsaw
 from toxlab.explain import FAITHFULNESS_NOTE, KS, METHODS, faithfulness, faithfulness_table
-from toxlab.inference import model_threshold, predict
+from toxlab.inference import predict
 from toxlab.models import load_classifier, quiet
+from toxlab.saved import model_threshold
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

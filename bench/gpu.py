@@ -26,7 +26,8 @@ from datasets import Dataset
 from transformers import BertConfig, BertForSequenceClassification, DataCollatorWithPadding, PreTrainedTokenizerFast
 
 from toxlab.models import quiet
-from toxlab.training import WeightedTrainer, training_args
+from toxlab.recipe import training_args
+from toxlab.training import WeightedTrainer
 
 # token-length percentiles 0, 5, ..., 100 of real Jigsaw train comments (toxlab tokenizer, max 256)
 JIGSAW_LENGTH_PERCENTILES = [5, 11, 15, 19, 23, 27, 32, 36, 41, 46, 52, 58, 66, 76, 87, 103, 123, 151, 195, 256, 256]

@@ -35,9 +35,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from toxlab.data import load_jigsaw, load_train_rows
-from toxlab.inference import model_threshold, predict
+from toxlab.inference import predict
 from toxlab.metrics import bootstrap_interval, choose_threshold, macro_f1
 from toxlab.models import load_classifier, quiet
+from toxlab.saved import model_threshold
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -111,10 +112,10 @@ def fit_peer_refit(train_ds, extra, workdir: Path, seed: int = 42) -> list[Fitte
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import LinearSVC
 
-    from toxlab.training import split_validation
+    from toxlab.recipe import split_validation
 
     t = time.perf_counter()
-    fit_rows, val = split_validation(train_ds, 0.1, seed)
+    fit_rows, val = split_validation(train_ds, seed=seed)  # train()'s own share, as the toxlab rows had
     texts = list(fit_rows["comment_text"]) + (list(extra["comment_text"]) if extra is not None else [])
     labels = list(fit_rows["label"]) + (list(extra["label"]) if extra is not None else [])
     pipe = make_pipeline(TfidfVectorizer(stop_words="english", min_df=0.0001),

@@ -27,7 +27,8 @@ import torch
 from toxlab.data import load_jigsaw
 from toxlab.inference import make_pipeline, predict
 from toxlab.models import load_classifier, quiet
-from toxlab.training import PRESETS, WeightedTrainer, make_tokenize_function, prepare_for_training, training_args
+from toxlab.recipe import PRESETS, training_args
+from toxlab.training import WeightedTrainer, make_tokenize_function, prepare_for_training
 from transformers import DataCollatorWithPadding
 
 ROOT = Path(__file__).resolve().parents[1]

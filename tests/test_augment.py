@@ -6,10 +6,8 @@ import re
 import pandas as pd
 import pytest
 
-from toxlab.augment import (
-    METHODS, augment_dataset, counterfactual_rows, find_terms, identity_nontoxic_rows, swap_identity,
-)
-from toxlab.bias import AUGMENT_TEMPLATES, GROUPS
+from toxlab.augment import METHODS, augment_dataset, counterfactual_rows, identity_nontoxic_rows, swap_identity
+from toxlab.identity import AUGMENT_TEMPLATES, GROUPS, find_terms
 
 N_TERMS = sum(len(v) for v in GROUPS.values())
 
@@ -111,7 +109,7 @@ def test_augment_dataset_keeps_features():
 def test_train_with_augmentation_and_calibration(demo_dir, tmp_path, minilm_tokenizer):
     """One tiny training: augment adds rows after the subset, calibrate stores a temperature."""
     from toxlab.data import load_jigsaw
-    from toxlab.inference import SHIFT_KEY, TEMPERATURE_KEY, THRESHOLD_KEY
+    from toxlab.saved import SHIFT_KEY, TEMPERATURE_KEY, THRESHOLD_KEY
     from toxlab.models import tiny_bert
     from toxlab.training import train
 

@@ -6,10 +6,8 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from toxlab.bias import (
-    GROUPS, TEMPLATES, check_templates, model_predictor, original_probe, plot_bias, probe,
-    read_templates_csv, read_terms_csv,
-)
+from toxlab.bias import model_predictor, original_probe, plot_bias, probe, read_templates_csv, read_terms_csv
+from toxlab.identity import GROUPS, TEMPLATES, check_templates
 from toxlab.data import DataError
 
 
@@ -32,7 +30,7 @@ def test_probe_finds_the_planted_bias():
     assert top["worst_gap"] == pytest.approx(0.8) and top["highest_term"] in {"muslim", "gay"}
     assert rep.summary["worst_gap"] == pytest.approx(0.8)
     n_sentences = len(TEMPLATES) * sum(len(v) for v in GROUPS.values())
-    assert len(rep.sentences) == n_sentences
+    assert len(rep.rows) == n_sentences
     assert rep.summary["overall_fpr"] == pytest.approx(2 * len(TEMPLATES) / n_sentences)
 
 
@@ -48,12 +46,12 @@ def test_templates_are_neutral_and_cover_the_groups():
 
 def test_original_four_sentences_in_one_call():
     rep = original_probe(biased)
-    assert rep.sentences["text"].tolist() == ["you are white", "you are asian", "you are latin", "you are black"]
+    assert rep.rows["text"].tolist() == ["you are white", "you are asian", "you are latin", "you are black"]
 
 
 def test_model_predictor(tiny_model, minilm_tokenizer):
     rep = original_probe(model_predictor(tiny_model, minilm_tokenizer))
-    assert rep.sentences["p_toxic"].between(0, 1).all()
+    assert rep.rows["p_toxic"].between(0, 1).all()
 
 
 def test_bad_templates_and_groups():
@@ -70,7 +68,7 @@ def test_csv_templates_and_terms(tmp_path):
     pd.DataFrame({"template": ["I am {term}.", "They are {term}."]}).to_csv(tmp_path / "t.csv", index=False)
     pd.DataFrame({"group": ["x", "x", "y", "y"], "term": ["a", "b", "c", "d"]}).to_csv(tmp_path / "g.csv", index=False)
     rep = probe(fair, read_templates_csv(tmp_path / "t.csv"), read_terms_csv(tmp_path / "g.csv"))
-    assert len(rep.sentences) == 8 and list(rep.per_group["group"]) == ["x", "y"]
+    assert len(rep.rows) == 8 and list(rep.per_group["group"]) == ["x", "y"]
     pd.DataFrame({"sentence": ["I am {term}."]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(DataError, match=r"bad.csv: missing column\(s\) \['template'\]"):
         read_templates_csv(tmp_path / "bad.csv")
@@ -93,11 +91,11 @@ import numpy as np  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from toxlab.bias import (  # noqa: E402
-    AUGMENT_TEMPLATES, NONTOXIC_TEMPLATES, TOXIC_TEMPLATES, article_for, auc, bias_report, bnsp_auc, bpsn_auc,
-    false_negative_rate, false_positive_rate, fill, final_bias_metric, final_metric, identity_set, measure,
-    pinned_auc, plot_bias_comparison, plot_error_rates, plot_identity_aucs, power_mean, read_identity_csv,
-    subgroup_auc,
+    auc, bias_report, bnsp_auc, bpsn_auc, false_negative_rate, false_positive_rate, final_bias_metric, final_metric,
+    identity_set, measure, pinned_auc, plot_bias_comparison, plot_error_rates, plot_identity_aucs, power_mean,
+    read_identity_csv, subgroup_auc,
 )
+from toxlab.identity import AUGMENT_TEMPLATES, NONTOXIC_TEMPLATES, TOXIC_TEMPLATES, article_for, fill  # noqa: E402
 
 PROPERTY = settings(derandomize=True, max_examples=40, deadline=None, database=None)
 
@@ -376,7 +374,7 @@ def planted(texts):
 def test_measure_finds_planted_false_positives_and_negatives(tmp_path):
     rep = measure(planted, threshold=0.5)
     terms = rep.per_term.set_index("term")
-    ident = rep.per_identity.set_index("term")
+    ident = terms  # the identity AUCs sit in per_term too
     assert terms.loc["muslim", "fpr"] == 1.0 and terms.loc["christian", "fpr"] == 0.0
     assert terms.loc["deaf", "fnr"] == 1.0 and terms.loc["blind", "fnr"] == 0.0
     assert rep.summary["fpr_spread"] == 1.0 and rep.summary["fnr_spread"] == 1.0
@@ -394,3 +392,17 @@ def test_measure_finds_planted_false_positives_and_negatives(tmp_path):
     assert fair_rep.summary["fpr_spread"] == 0 and fair_rep.summary["final_metric"] == 1.0
     plot_bias_comparison({"planted": rep, "fairer": fair_rep}, path=tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 5000
+
+
+def test_probe_and_bias_report_return_one_shape():
+    """The same idea, one shape: rows, per_term, per_group, summary, threshold, with the same row columns."""
+    from toxlab.bias import BiasReport
+
+    probed, measured = probe(biased, threshold=0.4), measure(planted, threshold=0.4)
+    assert type(probed) is type(measured) is BiasReport
+    assert list(probed.rows.columns) == list(measured.rows.columns) == [
+        "text", "label", "term", "group", "template", "p_toxic", "flagged"]
+    assert (probed.rows["label"] == 0).all() and measured.rows["template"].ne("").all()
+    for rep in (probed, measured):
+        assert list(rep.per_term.columns[:3]) == ["group", "term", "n"] and "group" in rep.per_group.columns
+        assert rep.summary["threshold"] == rep.threshold == 0.4

@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from toxlab.calibration import (
-    CALIBRATION_KEY, apply_temperature, calibrate, calibration_bins, expected_calibration_error, fit_temperature,
+    apply_temperature, calibrate, calibration_bins, expected_calibration_error, fit_temperature,
     fit_temperature_and_shift, nll, reliability_diagram,
 )
-from toxlab.inference import (
-    SHIFT_KEY, TEMPERATURE_KEY, THRESHOLD_KEY, model_logit_shift, model_temperature, model_threshold, predict,
-    predict_logits,
+from toxlab.inference import predict, predict_logits
+from toxlab.saved import (
+    CALIBRATION_KEY, FORMAT_KEY, SHIFT_KEY, TEMPERATURE_KEY, THRESHOLD_KEY, model_logit_shift, model_temperature,
+    model_threshold,
 )
 
 TEXTS = ["you are an idiot", "thanks for the fix", "", "a much longer comment about the article " * 8, "ok"]
@@ -194,7 +195,7 @@ def test_calibrate_writes_temperature_and_threshold_and_predict_uses_them(saved)
     cfg = json.loads((saved / "config.json").read_text())
     assert cfg[TEMPERATURE_KEY] == rec["temperature"] and cfg[THRESHOLD_KEY] == rec["threshold"]
     assert cfg[SHIFT_KEY] == rec["shift"] and cfg[CALIBRATION_KEY]["ece_after"] == rec["ece_after"]
-    written = (TEMPERATURE_KEY, SHIFT_KEY, THRESHOLD_KEY, CALIBRATION_KEY)
+    written = (TEMPERATURE_KEY, SHIFT_KEY, THRESHOLD_KEY, CALIBRATION_KEY, FORMAT_KEY)
     assert {k: v for k, v in cfg.items() if k not in written} == \
         {k: v for k, v in before_cfg.items() if k != THRESHOLD_KEY}
     assert {p.name: p.read_bytes() for p in saved.iterdir() if p.name != "config.json"} == before_files
@@ -220,7 +221,7 @@ def test_calibrate_writes_temperature_and_threshold_and_predict_uses_them(saved)
 
 def test_calibrate_redraws_train_s_validation_split(saved, demo_dir):
     from toxlab.data import load_jigsaw
-    from toxlab.training import split_validation
+    from toxlab.recipe import split_validation
 
     ds = load_jigsaw(demo_dir, verbose=False)
     rec = calibrate(saved, ds)

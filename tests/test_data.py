@@ -11,9 +11,10 @@ import pytest
 
 from conftest import shared_path
 from toxlab.data import (
-    FILES, LABELS, DataError, class_counts, class_weights, id2label, is_synthetic, label2id,
-    label_counts, load_jigsaw, make_demo_data, stratified_subsample,
+    FILES, LABELS, DataError, class_counts, id2label, is_synthetic, label2id, label_counts, load_jigsaw,
+    make_demo_data,
 )
+from toxlab.recipe import class_weights, stratified_subsample
 
 
 # --- real data ---------------------------------------------------------------
@@ -264,7 +265,7 @@ def test_class_counts_and_stratified_subsample(demo_dir):
 
 
 def test_enriched_subsample_hits_the_share_and_caps_at_what_exists(demo_dir):
-    from toxlab.data import enriched_subsample
+    from toxlab.recipe import enriched_subsample
 
     train = load_jigsaw(demo_dir, verbose=False)["train"]
     toxic = sum(train["label"])

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from toxlab.inference import make_pipeline, model_threshold, predict
+from toxlab.inference import make_pipeline, predict
+from toxlab.saved import model_threshold
 
 TEXTS = ["short", "a much longer comment " * 30, "", "medium length text here", "x " * 600, "ok"]
 

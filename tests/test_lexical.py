@@ -8,9 +8,11 @@ import pytest
 from fixtures.wrong_blends import WRONG
 from toxlab.data import load_jigsaw
 from toxlab.inference import predict, predict_logits
-from toxlab.lexical import LEXICAL_FILE, WEIGHT_KEY, blend, lexical_log_odds, load_lexical, model_lexical
+from toxlab.lexical import blend, lexical_log_odds, load_lexical, model_lexical
 from toxlab.models import load_classifier, tiny_bert
-from toxlab.training import PRESETS, train
+from toxlab.recipe import PRESETS
+from toxlab.saved import LEXICAL_FILE, LEXICAL_WEIGHT_KEY as WEIGHT_KEY
+from toxlab.training import train
 
 
 def test_blend_mixes_log_odds_and_keeps_softmax_a_sigmoid():

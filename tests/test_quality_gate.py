@@ -16,7 +16,7 @@ import pytest
 from conftest import shared_path
 from toxlab.data import load_jigsaw, load_train_rows
 from toxlab.inference import predict
-from toxlab.lexical import LEXICAL_FILE
+from toxlab.saved import LEXICAL_FILE
 from toxlab.metrics import scores
 from toxlab.models import load_classifier, quiet
 

@@ -9,10 +9,9 @@ from transformers import BertConfig, BertForSequenceClassification, TrainerCallb
 
 from fixtures.wrong_trainers import CountNormalisedTrainer, PerMicroBatchMeanTrainer, UnweightedTrainer
 from toxlab.data import load_jigsaw
-from toxlab.inference import THRESHOLD_KEY
-from toxlab.training import (
-    PRESETS, WeightedTrainer, make_tokenize_function, prepare_for_training, train, training_args,
-)
+from toxlab.recipe import PRESETS, training_args
+from toxlab.saved import THRESHOLD_KEY
+from toxlab.training import WeightedTrainer, make_tokenize_function, prepare_for_training, train
 
 
 # --- tokenization and cleanup ---------------------------------------------------
@@ -176,7 +175,7 @@ def test_cpu_preset_is_one_epoch_of_an_enriched_subset(tmp_path):
 
 
 def test_training_subset_is_enriched_only_when_asked(demo_dir):
-    from toxlab.training import training_subset
+    from toxlab.recipe import training_subset
 
     pool = load_jigsaw(demo_dir, verbose=False)["train"]
     assert training_subset(pool, None) is pool
@@ -240,14 +239,3 @@ def test_layerwise_rates_shrink_from_head_to_embeddings(tmp_path, tiny_model):
                               class_weights=torch.tensor([0.5, 0.5]), layer_lr_decay=0.5)
     lr = trainer.args.learning_rate
     assert sorted({g["lr"] for g in trainer.create_optimizer().param_groups}) == pytest.approx([lr / 8, lr / 4, lr / 2, lr])
-
-
-def test_cpu_mode_names_the_cpu_preset():
-    """One recipe: the lab's cpu mode takes its numbers from toxlab.training.PRESETS["cpu"], not a copy."""
-    from toxlab.labs.toxicity_lab.modes import lab_config
-    from toxlab.training import PRESETS
-
-    cfg, recipe = lab_config("cpu"), PRESETS["cpu"]
-    assert cfg.max_train_samples == recipe.max_train_samples and cfg.toxic_share == recipe.toxic_share
-    assert {k: cfg.overrides[k] for k in recipe.args if k != "save_total_limit"} == {
-        k: v for k, v in recipe.args.items() if k != "save_total_limit"}

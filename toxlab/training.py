@@ -1,8 +1,7 @@
-"""Training: tokenization, presets, the class-weighted Trainer, and `train()` from data to a saved model."""
+"""Training: tokenization, the class-weighted Trainer, and `train()` from data to a saved model (the recipes: toxlab.recipe)."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -10,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import concatenate_datasets
-from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+from transformers import DataCollatorWithPadding, Trainer
 
-from .data import class_counts, class_weights, enriched_subsample, stratified_subsample
-from .inference import SHIFT_KEY, TEMPERATURE_KEY, THRESHOLD_KEY, predict_logits, probabilities
+from . import saved
+from .data import class_counts
+from .inference import predict_logits, probabilities
 from .lexical import attach_lexical, detach_lexical, fit_lexical, model_lexical, save_lexical
 from .metrics import choose_threshold, compute_metrics, scores
+from .recipe import DEFAULT_PRESET, class_weights, get_preset, split_validation, training_args, training_subset
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 CHECKPOINTS = "checkpoints"  # subfolder of the output folder that holds resumable checkpoints
@@ -70,7 +71,7 @@ class WeightedTrainer(Trainer):
 
     def __init__(self, *args, class_weights: torch.Tensor | None = None, label_smoothing: float = 0.0,
                  layer_lr_decay: float | None = None, **kwargs):
-        assert class_weights is not None, "WeightedTrainer needs class_weights=, e.g. toxlab.data.class_weights(counts)"
+        assert class_weights is not None, "WeightedTrainer needs class_weights=, e.g. toxlab.recipe.class_weights(counts)"
         super().__init__(*args, **kwargs)
         self.class_weights = torch.as_tensor(class_weights, dtype=torch.float32)
         self.label_smoothing = label_smoothing
@@ -138,93 +139,6 @@ def layerwise_param_groups(model, lr: float, decay: float, weight_decay: float =
 
 
 # ---------------------------------------------------------------------------
-# presets
-# ---------------------------------------------------------------------------
-
-@dataclass
-class Preset:
-    """A recipe: TrainingArguments plus the data choices that go with them."""
-
-    args: dict  # TrainingArguments keywords
-    pad_to_max_length: bool = False  # pad every comment to max_length (the original) instead of per batch
-    max_length: int = 256  # tokens kept per comment
-    max_train_samples: int | None = None  # stratified subset of train when it is larger
-    toxic_share: float | None = None  # draw the subset with this share of class 1 (None: train's own share)
-    label_smoothing: float = 0.0  # of the weighted cross-entropy
-    layer_lr_decay: float | None = None  # learning rate x this per layer below the head (None: one rate)
-    validation_size: float | int = 0.1  # share or rows of train held out for the best checkpoint and the threshold
-    lexical_weight: float | None = None  # blend a TF-IDF model fitted on the same rows into the margin (toxlab.lexical)
-    note: str = ""  # what the preset is for
-
-
-_COMMON = dict(
-    eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True, metric_for_best_model="f1",
-    greater_is_better=True, weight_decay=0.01, report_to="none", save_total_limit=2, logging_strategy="epoch",
-)
-
-PRESETS: dict[str, Preset] = {
-    "seed": Preset(
-        args=dict(_COMMON, learning_rate=2e-5, num_train_epochs=3, per_device_train_batch_size=16,
-                  per_device_eval_batch_size=16, save_total_limit=None),
-        pad_to_max_length=True,
-        note="the original lab: lr 2e-5, 3 epochs, batch 16/16, weight decay 0.01, padding to 256",
-    ),
-    "quick": Preset(
-        # one epoch at a higher rate, evaluated every half epoch so the best checkpoint is still chosen;
-        # 128 tokens keep 85% of Jigsaw comments whole and halve the cost of the long tail
-        args=dict(_COMMON, learning_rate=8e-5, num_train_epochs=1, per_device_train_batch_size=16,
-                  per_device_eval_batch_size=64, warmup_steps=0.06, train_sampling_strategy="group_by_length",
-                  eval_strategy="steps", eval_steps=0.5, save_strategy="steps", save_steps=0.5),
-        max_length=128,
-        max_train_samples=6000,
-        note="a 2-core CPU in minutes: 128 tokens, dynamic padding, length-grouped batches, a stratified subset",
-    ),
-    "cpu": Preset(
-        # More rows beat more epochs within 8 minutes: in exploration (sample + jigsaw-extra, 440 test rows)
-        # one epoch on 7,000 rows (40% toxic) reached ROC-AUC 0.949, on all 9,348 0.962. Layer-wise rate
-        # decay 0.85 with label smoothing 0.05 (0.955 on 7,000 rows) was within noise, so both stay off
-        # (the notebook's own Trainer could not use them either). 128 tokens keep 85% of comments whole;
-        # prediction still reads 256. One evaluation, at the end: the rate decays to 0 there.
-        args=dict(_COMMON, learning_rate=8e-5, num_train_epochs=1, per_device_train_batch_size=16,
-                  per_device_eval_batch_size=64, warmup_steps=0.06, train_sampling_strategy="group_by_length"),
-        max_length=128,
-        max_train_samples=9000,
-        toxic_share=0.4,
-        # A TF-IDF model on the same rows takes 0.3 of the margin. On four exploration runs (440 test rows) it
-        # raised ROC-AUC by 0.002-0.005 and macro-F1 at the validation threshold by 0 to 0.05 (mean 0.025), at
-        # 0.2, 0.3 and 0.5 alike; validation alone cannot pick w (its rows share train's distribution, where
-        # MiniLM already scores 0.99), so w is fixed here and bench/quality.py checks it, test and folds.
-        lexical_weight=0.3,
-        note="a 2-core CPU in under 8 minutes: a toxic-enriched subset, 128 tokens, dynamic padding, length-grouped "
-             "batches, and a TF-IDF model blended in",
-    ),
-    "gpu": Preset(
-        args=dict(_COMMON, learning_rate=2e-5, num_train_epochs=3, per_device_train_batch_size=16,
-                  per_device_eval_batch_size=128, dataloader_num_workers=4, dataloader_pin_memory=True,
-                  train_sampling_strategy="group_by_length"),
-        note="a CUDA GPU: bf16 (fp16 before Ampere), dynamic padding, length grouping, bigger eval batches",
-    ),
-}
-
-
-def _mixed_precision() -> dict:
-    if not torch.cuda.is_available():
-        return {}
-    return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
-
-
-def training_args(preset: str, output_dir: str | os.PathLike, **overrides) -> TrainingArguments:
-    """TrainingArguments for a preset (`seed`, `quick`, `gpu`), with keyword overrides on top."""
-    if preset not in PRESETS:
-        raise ValueError(f"preset={preset!r}: choose one of {sorted(PRESETS)}.")
-    kw = dict(PRESETS[preset].args)
-    if preset == "gpu":
-        kw.update(_mixed_precision())
-    kw.update(overrides)
-    return TrainingArguments(output_dir=str(output_dir), **kw)
-
-
-# ---------------------------------------------------------------------------
 # train(): data -> saved best model + tokenizer + threshold
 # ---------------------------------------------------------------------------
 
@@ -241,25 +155,8 @@ class TrainResult:
     shift: float | None = None  # the toxic-logit shift fitted with T (calibrate="platt"), else None
 
 
-def split_validation(train_split, size: float | int, seed: int):
-    """Carve a stratified validation split out of train: (train, validation); size is a share or a row count."""
-    if size >= 1:
-        size = int(size)
-    split = train_split.train_test_split(test_size=size, seed=seed, stratify_by_column="label")
-    return split["train"], split["test"]
-
-
-def training_subset(pool, n: int | None, toxic_share: float | None = None, seed: int = 42):
-    """The rows a recipe trains on: n of the pool, toxic-enriched when toxic_share is set, else stratified."""
-    if not n:
-        return pool
-    if toxic_share:
-        return enriched_subsample(pool, n, toxic_share, seed=seed)
-    return stratified_subsample(pool, n, seed=seed)
-
-
 def _check_output_dir(out: Path, resume: bool, overwrite: bool) -> None:
-    has_model = (out / "config.json").is_file()
+    has_model = (out / saved.CONFIG_FILE).is_file()
     has_ckpt = any((out / CHECKPOINTS).glob("checkpoint-*")) if (out / CHECKPOINTS).is_dir() else False
     if has_model and not overwrite:
         raise FileExistsError(f"{out}: already holds a trained model; pass overwrite=True (CLI: --force) "
@@ -273,7 +170,7 @@ def train(
     data,
     model,
     tokenizer,
-    preset: str = "quick",
+    preset: str = DEFAULT_PRESET,
     output_dir: str | os.PathLike = "saved_models/best_model",
     validation_size: float | int | None = None,
     max_train_samples: int | None = None,
@@ -300,8 +197,7 @@ def train(
     lexical=False leaves out the preset's TF-IDF part (toxlab.lexical): the transformer alone, as the
     lab notebooks train it, so that before/after comparisons change one thing."""
     # --- 1. validate up front ---
-    if preset not in PRESETS:
-        raise ValueError(f"preset={preset!r}: choose one of {sorted(PRESETS)}.")
+    recipe = get_preset(preset)
     if "train" not in data:
         raise ValueError("data: pass a DatasetDict with a 'train' split (toxlab.data.load_jigsaw()).")
     if calibrate is True:
@@ -315,7 +211,6 @@ def train(
             raise ValueError(f"augment={augment!r}: choose one of {list(METHODS)} (or None).")
     out = Path(output_dir)
     _check_output_dir(out, resume, overwrite)
-    recipe = PRESETS[preset]
 
     # --- 2. splits: validation (for the best epoch and the threshold) and a subset ---
     if "validation" in data:
@@ -353,9 +248,7 @@ def train(
     trainer.train(resume_from_checkpoint=True if resume_from else None)
 
     # --- 6. threshold on validation, in input order (Trainer.predict reorders grouped batches) ---
-    for key in (TEMPERATURE_KEY, SHIFT_KEY, "toxlab_calibration"):  # a calibrated model fine-tuned further is not calibrated
-        if hasattr(trainer.model.config, key):
-            delattr(trainer.model.config, key)
+    saved.clear_calibration(trainer.model)  # a calibrated model fine-tuned further is not calibrated
     detach_lexical(trainer.model)  # nor is an old blend
     blend = recipe.lexical_weight if lexical else None
     if blend is not None:  # the TF-IDF part sees exactly the transformer's training rows
@@ -375,11 +268,9 @@ def train(
     validation = scores(val_split["label"], probs, threshold)
 
     # --- 7. save best model + tokenizer + threshold (+ temperature) ---
-    trainer.model.config.update({THRESHOLD_KEY: threshold})
+    saved.set_threshold(trainer.model, threshold)
     if calibrate:
-        from .calibration import CALIBRATION_KEY
-
-        trainer.model.config.update({TEMPERATURE_KEY: temperature, SHIFT_KEY: shift, CALIBRATION_KEY: calibration})
+        saved.set_calibration(trainer.model, calibration)
     trainer.save_model(str(out))
     if trainer.is_world_process_zero():
         if blend is not None:
@@ -391,5 +282,5 @@ def train(
                 "augmentation": augmentation, "temperature": temperature, "logit_shift": shift,
                 "train_class_counts": class_counts(train_split), "class_weights": weights.tolist(),
                 "data": train_split.info.description}
-        (out / "toxlab_training.json").write_text(json.dumps(meta, indent=2, default=str))
+        saved.write_training_meta(out, meta)
     return TrainResult(out, threshold, validation, trainer, temperature, augmentation, shift)

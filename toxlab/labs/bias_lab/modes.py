@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import SAVED, detect_mode, find_saved_model, load_lab_model
+from .. import SAVED, detect_mode, find_saved_model
 
 
 @dataclass
@@ -74,12 +74,12 @@ def test_rows(ds, cfg: BiasConfig, seed: int = 0) -> tuple[list[str], np.ndarray
 
 def validation_rows(ds, cfg: BiasConfig, seed: int = 42) -> tuple[list[str], np.ndarray]:
     """(texts, labels) to fit the temperature on: the validation split the model's training carved from
-    train (same seed and size, read from its toxlab_training.json), or 10% of train in grade mode."""
+    train (same seed and size, read from its toxlab_training.json), or train()'s default share in grade mode."""
     from ...calibration import validation_rows as carved_rows
-    from ...training import split_validation
+    from ...recipe import split_validation
 
     if cfg.model_dir is None:
-        _, val = split_validation(ds["train"], 0.1, seed)
+        _, val = split_validation(ds["train"], seed=seed)
         return list(val["comment_text"]), np.asarray(val["label"], dtype=int)
     texts, labels, _how = carved_rows(Path(cfg.model_dir), ds)
     return texts, labels
@@ -91,9 +91,10 @@ def mitigated_model(cfg: BiasConfig, method: str = "identity-nontoxic", model=No
     In grade mode nothing is trained: the model passed in comes back, so the notebook runs in seconds.
     A folder saved_models/mitigated-<method>/ that already holds a model is loaded, never trained over."""
     from ...data import load_jigsaw
-    from ...inference import model_threshold
     from ...models import load_classifier
-    from ...training import PRESETS, train
+    from ...saved import model_threshold
+    from ...recipe import get_preset
+    from ...training import train
 
     if cfg.preset is None:
         print("grade mode: no retraining; the 'after' model is the 'before' model.")
@@ -102,7 +103,7 @@ def mitigated_model(cfg: BiasConfig, method: str = "identity-nontoxic", model=No
     if (out / "config.json").is_file():
         print(f"{out} already holds a model: loading it (delete the folder to train again).")
     else:
-        preset = PRESETS[cfg.preset]
+        preset = get_preset(cfg.preset)
         print(f"training the {cfg.preset} recipe with augment={method!r} into {out} "
               f"({preset.max_train_samples or 'all'} comments at most)...")
         new, tok = load_classifier("minilm")
@@ -111,9 +112,6 @@ def mitigated_model(cfg: BiasConfig, method: str = "identity-nontoxic", model=No
               lexical=False)
     new, tok = load_classifier(out)
     return new.eval(), tok, model_threshold(new), str(out)
-
-
-load_bias_model = load_lab_model  # (model, tokenizer, threshold): lab 6a's model, or a tiny random BERT in grade mode
 
 
 # run-lab appends this cell to the executed notebook: it writes the lab's report into __REPORT_DIR__
@@ -125,7 +123,7 @@ _out = _pathlib.Path(__REPORT_DIR__)
 _out.mkdir(parents=True, exist_ok=True)
 comparison.to_csv(_out / "before_after.csv")
 plot_bias_comparison({"before": before, "after": after}).savefig(_out / "before_after.png", dpi=110)
-before.per_term.merge(before.per_identity.drop(columns=["n"]), on=["group", "term"]).to_csv(_out / "per_term.csv", index=False)
+before.per_term.to_csv(_out / "per_term.csv", index=False)
 plot_identity_aucs(before).savefig(_out / "identity_aucs.png", dpi=110)
 reliability_fig.savefig(_out / "reliability.png", dpi=110)
 (_out / "report.txt").write_text(f"model: {cfg.model_dir or 'tiny random (grade mode)'}\\n"

@@ -6,7 +6,7 @@
 
 In cpu and gpu mode the lab explains saved_models/best_model (what `toxlab train` writes), else the
 newest saved_models/run-*/ (what lab 6a's notebook writes). When neither exists it says so and
-trains the cpu recipe into saved_models/best_model first (toxlab.training, PRESETS["cpu"]).
+trains the cpu recipe into saved_models/best_model first (toxlab.labs.load_lab_model, PRESETS["cpu"]).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import detect_mode, find_saved_model, load_lab_model
+from .. import detect_mode, find_saved_model
 
 
 @dataclass
@@ -50,9 +50,6 @@ def lab_config(mode: str | None = None) -> ExplainConfig:
                              note="CPU: the model you trained in lab 6a, 40 short test comments")
     return ExplainConfig(mode, str(found) if found else None, None, n_texts=200, max_words=60, ig_steps=50,
                          note="GPU: the model you trained in lab 6a, 200 short test comments")
-
-
-load_explain_model = load_lab_model  # the name lab 6b's notebook uses
 
 
 def sample_texts(test, cfg: ExplainConfig, seed: int = 0) -> list[str]:

@@ -1,8 +1,12 @@
 """Lab 6a's run modes: one config that the notebook's first code cell shows.
 
-  gpu   : bert-base-uncased, the original recipe (seed preset), all the data
-  cpu   : the offline MiniLM, the `cpu` preset of toxlab.training (a toxic-enriched subset, minutes on a laptop)
-  grade : under nbgrader: a tiny random BERT, a few steps on tiny demo data (seconds)
+  gpu   : bert-base-uncased, the `gpu` preset of toxlab.recipe (the original rate and epochs, made fast), all the data
+  cpu   : the offline MiniLM, the `cpu` preset (a toxic-enriched subset, minutes on a laptop)
+  grade : under nbgrader: a tiny random BERT, the `seed` preset cut to 2 steps on tiny demo data (seconds)
+
+Each mode names a preset and the few fields it changes (`overrides`); the notebook trains with
+`cfg.training_args`, the preset's TrainingArguments plus those, and nothing else
+(tests/test_recipe.py holds every mode to that).
 
 The mode is grade whenever nbgrader executes the notebook, else the argument (the notebook's MODE
 cell), else $TOXLAB_MODE, else the hardware (toxlab.labs.detect_mode).
@@ -14,6 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...recipe import Preset, get_preset, mixed_precision
 from .. import detect_mode, run_dir
 
 
@@ -24,16 +29,40 @@ class LabConfig:
     mode: str  # gpu | cpu | grade
     model: str  # what load_classifier gets; "tiny" builds a small random BERT
     data: str | None  # a Kaggle folder/zip; None follows load_jigsaw's lookup order
-    max_train_samples: int | None  # subset of train (None: all)
-    max_eval_samples: int | None  # subset of validation/test used while training and evaluating
-    overrides: dict = field(default_factory=dict)  # TrainingArguments on top of the student's make_training_args
+    preset: str  # the recipe (toxlab.recipe.PRESETS) this mode trains with
+    overrides: dict = field(default_factory=dict)  # what the mode changes in it: Preset fields or TrainingArguments
+    max_eval_samples: int | None = None  # subset of validation/test used while training and evaluating
     output_dir: str = ""  # where this run's checkpoints and best model go (never reused)
-    toxic_share: float | None = None  # draw the train subset with this share of toxic rows (None: stratified)
     note: str = ""  # one line saying what this mode does
 
+    @property
+    def recipe(self) -> Preset:
+        """The preset with this mode's overrides."""
+        return get_preset(self.preset).but(**self.overrides)
+
+    @property
+    def training_args(self) -> dict:
+        """TrainingArguments keywords for the notebook's make_training_args: the recipe's (mixed precision
+        added for the gpu preset on a CUDA machine, as toxlab.recipe.preset_args does)."""
+        return {**self.recipe.args, **(mixed_precision() if self.preset == "gpu" else {})}
+
+    @property
+    def max_train_samples(self) -> int | None:  # subset of train (None: all)
+        return self.recipe.max_train_samples
+
+    @property
+    def toxic_share(self) -> float | None:  # draw the train subset with this share of toxic rows (None: stratified)
+        return self.recipe.toxic_share
+
+    @property
+    def validation_size(self) -> float | int:  # share (or rows) of train held out for validation
+        return self.recipe.validation_size
+
     def describe(self) -> str:
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.overrides.items()) or "nothing"
         return (f"mode={self.mode}: {self.note}\n  model={self.model}, data={self.data or 'lookup order'}, "
-                f"max_train_samples={self.max_train_samples}, output_dir={self.output_dir}")
+                f"preset={self.preset} (changed: {changed}), max_train_samples={self.max_train_samples}, "
+                f"output_dir={self.output_dir}")
 
 
 def lab_config(mode: str | None = None) -> LabConfig:
@@ -45,23 +74,20 @@ def lab_config(mode: str | None = None) -> LabConfig:
         tmp = tempfile.mkdtemp(prefix="toxlab-grade-")
         data = make_demo_data(Path(tmp) / "data", n_train=120, n_test=40, seed=0)
         return LabConfig(
-            mode, "tiny", str(data), max_train_samples=48, max_eval_samples=24,
-            overrides=dict(max_steps=2, per_device_eval_batch_size=32, use_cpu=True, disable_tqdm=True,
-                           report_to="none", save_total_limit=1),
-            output_dir=str(Path(tmp) / "model"), note="grading: a tiny random model, 2 steps, tiny demo data",
+            mode, "tiny", str(data), preset="seed",
+            overrides=dict(max_train_samples=48, max_steps=2, per_device_eval_batch_size=32, use_cpu=True,
+                           disable_tqdm=True, save_total_limit=1),
+            max_eval_samples=24, output_dir=str(Path(tmp) / "model"),
+            note="grading: a tiny random model, 2 steps, tiny demo data",
         )
     if mode == "cpu":
-        from ...training import PRESETS
-
-        # the one cpu recipe (toxlab.training.PRESETS["cpu"]); the notebook's own tokenize keeps 256 tokens
-        recipe = PRESETS["cpu"]
-        return LabConfig(
-            mode, "minilm", None, max_train_samples=recipe.max_train_samples, max_eval_samples=400,
-            overrides=dict(recipe.args, save_total_limit=1, use_cpu=True, disable_tqdm=False),
-            output_dir=run_dir(), toxic_share=recipe.toxic_share,
-            note=f"CPU: the offline MiniLM, the cpu preset (up to {recipe.max_train_samples:,} rows, "
-                 f"{recipe.toxic_share:.0%} toxic where the data has them)",
-        )
+        cfg = LabConfig(mode, "minilm", None, preset="cpu",
+                        # the notebook shows the progress bar that quiet() would hide; one checkpoint is enough
+                        overrides=dict(save_total_limit=1, use_cpu=True, disable_tqdm=False),
+                        max_eval_samples=400, output_dir=run_dir())
+        cfg.note = (f"CPU: the offline MiniLM, the cpu preset (up to {cfg.max_train_samples:,} rows, "
+                    f"{cfg.toxic_share:.0%} toxic where the data has them)")
+        return cfg
     model = "bert-base-uncased"
     from ...models import ModelNotFoundError, resolve_model
 
@@ -70,31 +96,8 @@ def lab_config(mode: str | None = None) -> LabConfig:
     except ModelNotFoundError as e:
         print(f"!! {e}\n!! falling back to the offline MiniLM")
         model = "minilm"
-    return LabConfig(
-        mode, model, None, max_train_samples=None, max_eval_samples=None,
-        overrides=dict(per_device_eval_batch_size=128, dataloader_num_workers=4, report_to="none", disable_tqdm=False,
-                       train_sampling_strategy="group_by_length", **_gpu_precision()),
-        output_dir=run_dir(), note="GPU: the original recipe (lr 2e-5, 3 epochs, batch 16) on all the data",
-    )
-
-
-def _gpu_precision() -> dict:
-    import torch
-
-    if not torch.cuda.is_available():
-        return {}
-    return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
-
-
-def load_lab_model(cfg: LabConfig):
-    """(model, tokenizer) for the mode: the tiny random BERT in grade mode, else load_classifier."""
-    from ...models import load_classifier, minilm_path, tiny_bert
-
-    if cfg.model == "tiny":
-        from transformers import AutoTokenizer
-
-        return tiny_bert(), AutoTokenizer.from_pretrained(minilm_path())
-    return load_classifier(cfg.model)
+    return LabConfig(mode, model, None, preset="gpu", overrides=dict(disable_tqdm=False), output_dir=run_dir(),
+                     note="GPU: the original recipe (lr 2e-5, 3 epochs, batch 16) on all the data, made fast")
 
 
 # run-lab appends this cell to the executed notebook: it writes the lab's report into __REPORT_DIR__

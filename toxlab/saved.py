@@ -1,0 +1,180 @@
+"""The saved model folder: what toxlab adds to a Hugging Face model folder, read and written here only.
+
+    <folder>/config.json            the HF config, plus toxlab's keys:
+        toxlab_threshold            the decision threshold on P(toxic) (calibrated P once calibrated)
+        toxlab_temperature          T of temperature scaling (toxlab.calibration), absent when uncalibrated
+        toxlab_logit_shift          b added to the toxic logit after T (calibration method "platt"), else null
+        toxlab_calibration          how T and b were fitted (method, rows, ECE and NLL before and after)
+        toxlab_lexical_weight       w, the TF-IDF part's share of the toxic margin (toxlab.lexical)
+        toxlab_format               this module's FORMAT_VERSION when the folder was written
+    <folder>/lexical.npz            the TF-IDF part, when toxlab_lexical_weight is set
+    <folder>/toxlab_training.json   what train() did: preset, recipe, seed, validation size, rows, scores
+
+Format versions: 0 is every folder written before this module existed (no toxlab_format key); 1 adds
+the key and nothing else, so both load the same way. A reader meeting a newer version than it knows
+refuses it with the fix (upgrade toxlab) instead of guessing. tests/fixtures/saved_v0 is a version-0
+folder that must keep loading and predicting the same probabilities.
+
+Every key is read off a model's config object (what `from_pretrained` loaded) or written into it before
+`save_pretrained`; `update_config` rewrites config.json of a folder in place (toxlab.calibration).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+FORMAT_VERSION = 1
+FORMAT_KEY = "toxlab_format"
+THRESHOLD_KEY = "toxlab_threshold"
+TEMPERATURE_KEY = "toxlab_temperature"
+SHIFT_KEY = "toxlab_logit_shift"
+CALIBRATION_KEY = "toxlab_calibration"
+LEXICAL_WEIGHT_KEY = "toxlab_lexical_weight"
+# what further fine-tuning makes stale: a temperature fitted to other weights calibrates nothing
+CALIBRATION_KEYS = (TEMPERATURE_KEY, SHIFT_KEY, CALIBRATION_KEY)
+
+CONFIG_FILE = "config.json"
+LEXICAL_FILE = "lexical.npz"
+TRAINING_FILE = "toxlab_training.json"
+
+DEFAULT_THRESHOLD = 0.5  # equals argmax for two classes; used when a model carries no tuned threshold
+
+
+# ---------------------------------------------------------------------------
+# reading a loaded model's keys
+# ---------------------------------------------------------------------------
+
+def check_format(config) -> int:
+    """The folder format of a loaded config (0 when it has no toxlab_format key); a newer one than this
+    toxlab knows is refused with the fix."""
+    version = int(getattr(config, FORMAT_KEY, None) or 0)
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{FORMAT_KEY}={version} in the model's {CONFIG_FILE}: this folder was written by a newer "
+                         f"toxlab (this one reads formats up to {FORMAT_VERSION}); upgrade toxlab (pip install -U toxlab).")
+    return version
+
+
+def model_threshold(model) -> float:
+    """The decision threshold saved with a model, or 0.5 when it has none.
+
+    In a calibrated model (one with a temperature) it is a threshold on calibrated P(toxic)."""
+    saved = getattr(model.config, THRESHOLD_KEY, None)
+    return DEFAULT_THRESHOLD if saved is None else float(saved)
+
+
+def model_temperature(model) -> float | None:
+    """The temperature saved with a model (toxlab.calibration), or None: then `predict` uses plain softmax.
+
+    `predict` divides the logits by it before the softmax. The transformers pipeline
+    (`make_pipeline`) does not know it and gives uncalibrated probabilities."""
+    saved = getattr(model.config, TEMPERATURE_KEY, None)
+    if saved is None:
+        return None
+    t = float(saved)
+    if not t > 0 or not math.isfinite(t):
+        raise ValueError(f"{TEMPERATURE_KEY}={saved!r} in the model's {CONFIG_FILE}: a temperature must be a "
+                         "positive number; re-run toxlab.calibration.calibrate(model_dir, data, force=True).")
+    return t
+
+
+def model_logit_shift(model) -> float | None:
+    """The shift added to the toxic logit after the temperature (toxlab.calibration, method "platt"), or None."""
+    saved = getattr(model.config, SHIFT_KEY, None)
+    if saved is None:
+        return None
+    b = float(saved)
+    if not math.isfinite(b):
+        raise ValueError(f"{SHIFT_KEY}={saved!r} in the model's {CONFIG_FILE}: the shift must be a finite number; "
+                         "re-run toxlab.calibration.calibrate(model_dir, data, force=True).")
+    return b
+
+
+def model_lexical_weight(model) -> float | None:
+    """The lexical share saved with a model, or None for a transformer alone."""
+    saved = getattr(model.config, LEXICAL_WEIGHT_KEY, None)
+    if saved is None:
+        return None
+    w = float(saved)
+    if not 0.0 <= w <= 1.0:
+        raise ValueError(f"{LEXICAL_WEIGHT_KEY}={saved!r} in the model's {CONFIG_FILE}: it must lie in [0, 1]; "
+                         "retrain the model.")
+    return w
+
+
+# ---------------------------------------------------------------------------
+# writing a model's keys before save_pretrained
+# ---------------------------------------------------------------------------
+
+def set_threshold(model, threshold: float) -> None:
+    """Store the decision threshold in the model's config (saved with it)."""
+    model.config.update({THRESHOLD_KEY: float(threshold), FORMAT_KEY: FORMAT_VERSION})
+
+
+def set_calibration(model, record: dict) -> None:
+    """Store a calibration record (toxlab.calibration.calibration_record) and its T, b and threshold."""
+    model.config.update(calibration_keys(record))
+
+
+def calibration_keys(record: dict) -> dict:
+    """The config keys a calibration record sets: T, b, the re-tuned threshold and the record itself."""
+    return {TEMPERATURE_KEY: record["temperature"], SHIFT_KEY: record["shift"], THRESHOLD_KEY: record["threshold"],
+            CALIBRATION_KEY: record, FORMAT_KEY: FORMAT_VERSION}
+
+
+def clear_calibration(model) -> None:
+    """Forget a model's temperature, shift and calibration record (fine-tuning it further makes them stale)."""
+    for key in CALIBRATION_KEYS:
+        if hasattr(model.config, key):
+            delattr(model.config, key)
+
+
+def set_lexical_weight(model, weight: float) -> None:
+    model.config.update({LEXICAL_WEIGHT_KEY: float(weight)})
+
+
+def clear_lexical_weight(model) -> None:
+    if hasattr(model.config, LEXICAL_WEIGHT_KEY):
+        delattr(model.config, LEXICAL_WEIGHT_KEY)
+
+
+# ---------------------------------------------------------------------------
+# the folder's files
+# ---------------------------------------------------------------------------
+
+def lexical_path(folder: str | os.PathLike) -> Path:
+    return Path(folder) / LEXICAL_FILE
+
+
+def read_config(folder: str | os.PathLike) -> dict:
+    """config.json of a saved folder as a dict; a clear error when the folder holds no model."""
+    path = Path(folder) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{Path(folder)}: no {CONFIG_FILE}; point at a folder toxlab train (save_pretrained) wrote.")
+    return json.loads(path.read_text())
+
+
+def update_config(folder: str | os.PathLike, keys: dict) -> dict:
+    """Merge `keys` into the folder's config.json (written atomically: a crash leaves the old file) and
+    return the new config."""
+    path = Path(folder) / CONFIG_FILE
+    config = {**read_config(folder), **keys}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+    return config
+
+
+def read_training_meta(folder: str | os.PathLike) -> dict:
+    """toxlab_training.json of a folder train() wrote, or {} (a folder from elsewhere has none)."""
+    path = Path(folder) / TRAINING_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_training_meta(folder: str | os.PathLike, meta: dict) -> Path:
+    """Write what train() did to the folder's toxlab_training.json (with the format version)."""
+    path = Path(folder) / TRAINING_FILE
+    path.write_text(json.dumps({**meta, "format": FORMAT_VERSION}, indent=2, default=str))
+    return path
