@@ -13,6 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects, so that "not slow" sees the added marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fast tier is `-m "not slow"`: a test that runs nbgrader or notebooks (course) or drives a browser
+    (e2e) takes tens of seconds to minutes at least, so it is slow whatever else it is marked."""
+    for item in items:
+        if item.get_closest_marker("course") or item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Demo data caches go to a temp folder, never the developer's home."""

@@ -1,9 +1,13 @@
-"""Packaging: pyproject and environment.yml agree, CI runs both README commands, the course extra suffices."""
+"""Packaging: pyproject and environment.yml agree, CI runs both README commands, the course extra suffices,
+the wheel holds the package and no test fixtures."""
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -110,6 +114,7 @@ def course_venv(tmp_path_factory) -> Path:
     return venv
 
 
+@pytest.mark.slow  # builds a venv and installs torch and the course extra into it (about 150 s on 2 cores)
 def test_course_extra_alone_imports_everything_the_release_notebooks_import(course_venv):
     python = str(course_venv / "bin" / "python")
     alone = subprocess.run([python, "-c", "import importlib.util as u; print(u.find_spec('playwright') is None)"],
@@ -133,3 +138,53 @@ def test_console_script_is_declared():
     module, name = project["scripts"]["toxlab"].split(":")
     assert (module, name) == ("toxlab.cli", "entry")
     assert callable(getattr(importlib.import_module(module), name))
+
+
+# --- the wheel: the package, without the tests' fixtures ----------------------------------------
+
+def source_tree(dest: Path) -> Path:
+    """What a wheel is built from (pyproject, README, the package, and tests/labs that must stay out),
+    copied so that a build writes no build/ or egg-info into the checkout."""
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    dest.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "toxlab", dest / "toxlab", ignore=skip)
+    shutil.copytree(ROOT / "tests" / "labs", dest / "tests" / "labs", ignore=skip)
+    return dest
+
+
+def build_wheel(tree: Path, out: Path) -> list[str]:
+    """The file names in a wheel of `tree`, built by pyproject's own build backend (no network, about 1 s).
+
+    The backend is called directly rather than through `pip wheel --no-build-isolation`, which fails inside
+    setuptools 84's bdist_wheel under this pip (a NoneType distribution), while the backend itself builds."""
+    backend = tomllib.loads((tree / "pyproject.toml").read_text())["build-system"]["build-backend"]
+    module = backend.split(":")[0]
+    if __import__("importlib.util").util.find_spec(module.split(".")[0]) is None:
+        pytest.skip(f"the build backend {backend} is not installed here")
+    out.mkdir(parents=True)
+    code = f"import sys, {module} as b; print(b.build_wheel(sys.argv[1]))"
+    r = subprocess.run([sys.executable, "-c", code, str(out)], cwd=tree, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"building the wheel failed:\n{r.stdout[-2000:]}{r.stderr[-3000:]}"
+    with zipfile.ZipFile(out / r.stdout.strip().splitlines()[-1]) as wheel:
+        return wheel.namelist()
+
+
+def fixture_files(names: list[str]) -> list[str]:
+    """Files of a wheel that belong to the tests: any fixtures.py, anything under tests/ or a top-level labs/."""
+    return [n for n in names if re.search(r"(^|/)fixtures\.py$|^tests/|^labs/", n)]
+
+
+def test_the_wheel_holds_the_package_and_no_fixtures(tmp_path):
+    names = build_wheel(source_tree(tmp_path / "src"), tmp_path / "out")
+    assert {"toxlab/cli.py", "toxlab/labs/__init__.py", "toxlab/labs/toxicity_lab/checks.py"} <= set(names)
+    assert not fixture_files(names), f"the wheel ships test fixtures: {fixture_files(names)}"
+    # planted: a package-find pattern that also takes tests/ (pyproject's find includes namespace packages)
+    wrong = source_tree(tmp_path / "wrong")
+    pyproject = (wrong / "pyproject.toml").read_text()
+    planted = pyproject.replace('include = ["toxlab", "toxlab.*"]', 'include = ["toxlab*", "tests*"]')
+    assert planted != pyproject, "pyproject's [tool.setuptools.packages.find] changed: update the planted pattern"
+    (wrong / "pyproject.toml").write_text(planted)
+    leaked = fixture_files(build_wheel(wrong, tmp_path / "wrong-out"))
+    assert "tests/labs/toxicity_lab/fixtures.py" in leaked, f"the planted pattern went unseen: {leaked}"
