@@ -26,7 +26,7 @@ from datasets import Dataset
 from transformers import BertConfig, BertForSequenceClassification, DataCollatorWithPadding, PreTrainedTokenizerFast
 
 from toxlab.models import quiet
-from toxlab.recipe import training_args
+from toxlab.recipe import get_preset, training_args
 from toxlab.training import WeightedTrainer
 
 # token-length percentiles 0, 5, ..., 100 of real Jigsaw train comments (toxlab tokenizer, max 256)
@@ -68,14 +68,13 @@ def pad_tokenizer() -> PreTrainedTokenizerFast:
 
 
 def run(name: str, config: BertConfig, preset: str, pad_to: int | None, sampling: str, steps: int, **kw) -> float:
-    """Samples/s over `steps` optimizer steps of batch 16 (Trainer's own runtime figure)."""
+    """Samples/s over `steps` optimizer steps of the preset's batch (Trainer's own runtime figure)."""
     torch.manual_seed(0)
     model = BertForSequenceClassification(config)
-    ds = synthetic_dataset(steps * 16, pad_to)
+    ds = synthetic_dataset(steps * get_preset(preset).args["per_device_train_batch_size"], pad_to)
     with tempfile.TemporaryDirectory() as tmp:
         args = training_args(preset, tmp, max_steps=steps, eval_strategy="no", save_strategy="no",
-                             load_best_model_at_end=False, per_device_train_batch_size=16,
-                             train_sampling_strategy=sampling, disable_tqdm=True, **kw)
+                             load_best_model_at_end=False, train_sampling_strategy=sampling, disable_tqdm=True, **kw)
         trainer = WeightedTrainer(model=model, args=args, train_dataset=ds, data_collator=DataCollatorWithPadding(pad_tokenizer()),
                                   class_weights=torch.tensor([0.1, 0.9]))
         rate = trainer.train().metrics["train_samples_per_second"]

@@ -2,8 +2,8 @@
 
 Each preset is written out once below, commented (one config per recipe, as nanoGPT keeps them);
 a preset that is another with a few changes says so with `.but(...)`. Whoever trains names a preset
-and may change fields visibly: `train(..., preset="cpu", learning_rate=1e-4)`, `toxlab train
---preset cpu --learning-rate 1e-4`, a lab mode's `overrides`. Nothing copies a preset's numbers.
+and may change fields visibly: `train(..., preset="cpu", learning_rate=...)`, `toxlab train
+--preset cpu --learning-rate ...`, a lab mode's `overrides`. Nothing copies a preset's numbers.
 
 This is the training side's lower half: toxlab.training builds its Trainer from it, and
 toxlab.calibration re-draws train()'s validation split with it, so it sits below both.
@@ -60,7 +60,7 @@ PRESETS["seed"] = Preset(
     # the original lab as it was: every checkpoint kept, every comment padded to 256 tokens
     args=dict(_COMMON, **_ORIGINAL, per_device_eval_batch_size=16, save_total_limit=None),
     pad_to_max_length=True,
-    note="the original lab: lr 2e-5, 3 epochs, batch 16/16, weight decay 0.01, padding to 256",
+    note="the original lab: its rate, epochs, batch sizes and weight decay, every comment padded to max_length",
 )
 
 PRESETS["cpu"] = Preset(

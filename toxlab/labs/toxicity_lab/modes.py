@@ -96,8 +96,11 @@ def lab_config(mode: str | None = None) -> LabConfig:
     except ModelNotFoundError as e:
         print(f"!! {e}\n!! falling back to the offline MiniLM")
         model = "minilm"
-    return LabConfig(mode, model, None, preset="gpu", overrides=dict(disable_tqdm=False), output_dir=run_dir(),
-                     note="GPU: the original recipe (lr 2e-5, 3 epochs, batch 16) on all the data, made fast")
+    cfg = LabConfig(mode, model, None, preset="gpu", overrides=dict(disable_tqdm=False), output_dir=run_dir())
+    a = cfg.training_args
+    cfg.note = (f"GPU: the original recipe (lr {a['learning_rate']:g}, {a['num_train_epochs']} epochs, batch "
+                f"{a['per_device_train_batch_size']}) on all the data, made fast")
+    return cfg
 
 
 # run-lab appends this cell to the executed notebook: it writes the lab's report into __REPORT_DIR__
