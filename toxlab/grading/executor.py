@@ -358,7 +358,11 @@ def warm_up() -> None:
     from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
     from matplotlib_inline import backend_inline  # noqa: F401
 
-    registry().preload()
+    found = registry()
+    if not found.extensions:  # the checks' objects could not be built: fail at start-up, where the checker shows it
+        raise RuntimeError("no toxlab.grading entry points are installed here (pip install -e . installs the "
+                           "course's); without them the executor cannot build what the checks ask for")
+    found.preload()
 
 
 def main(fd_in: int, fd_out: int) -> None:
