@@ -6,6 +6,10 @@ check. The matrix (exercise x fixture -> the first check that failed) is printed
 test-output/fixture-matrix.txt. The checks run through LocalStudent, the same plain-data path
 that autograde's executor uses, so what passes here passes there; tests/test_course.py sends a
 handful of these through real nbgrader autograde to prove the wiring.
+
+The whole matrix (about 330 fixtures, several minutes on 2 cores) is marked slow. The fast tier
+(`pytest -m "not slow"`) runs a slice of it instead: for every exercise of every registered lab, its first
+wrong and its first correct fixture against its visible and hidden checks (test_a_slice_of_the_matrix).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ def lab(request) -> str:
 
 @pytest.fixture(scope="module")
 def fx(lab):
-    return fixtures(lab)
+    return fixtures(lab)  # tests/labs/<lab>/fixtures.py; a registered lab without one fails here, saying so
 
 
 @pytest.fixture(autouse=True)
@@ -90,11 +94,43 @@ def test_reference_solutions_pass(lab, fx):
     assert not failing, f"failing with the reference solution: {failing}"
 
 
+def test_a_slice_of_the_matrix(lab, fx):
+    """The fast tier's share of the matrix: every exercise's checks meet its first wrong and first correct fixture.
+
+    Each wrong one runs alone, stopping at its first failing check. The correct ones run together, all
+    solution cells replaced at once, in one pass of every check, as test_reference_solutions_pass runs the
+    reference: a correct fixture rebinds only its own exercise's names (test_a_fixture_cell_touches_no_other_exercise),
+    so one cannot mask another, and one pass costs what the reference's does instead of one per exercise."""
+    assert set(fx.SOLUTION_CELL) == set(labs.get(lab).exercises()), "every exercise with checks has fixtures"
+    escaped = [f"{ex}/{fx.WRONG[ex][0][0]}" for ex, gid in fx.SOLUTION_CELL.items()
+               if first_failure(lab, namespace(lab, (gid, fx.WRONG[ex][0][1])), ex) is None]
+    assert not escaped, f"{lab}: wrong fixtures that pass every check: {escaped}"
+    correct = {gid: fx.CORRECT[ex][0][1] for ex, gid in fx.SOLUTION_CELL.items()}
+    ns = expected_scores.namespace(lab, correct)
+    outcomes = [o for hidden in (False, True) for o in run_checks(list(fx.SOLUTION_CELL), ns, hidden=hidden)]
+    rejected = [f"{o.exercise}/{fx.CORRECT[o.exercise][0][0]}: {o.name}: {o.hint}" for o in outcomes if not o.passed]
+    assert not rejected, f"{lab}: correct fixtures that a check rejects: {rejected}"
+
+
+def test_fixtures_are_found_for_every_registered_lab_and_only_those(monkeypatch):
+    """The matrix takes its labs from the registry; a lab registered without fixtures fails, naming the file."""
+    folders = {p.name for p in expected_scores.FIXTURES_DIR.iterdir() if (p / "fixtures.py").is_file()}
+    assert folders == set(labs.LABS), f"fixture folders {sorted(folders)} against registered labs {sorted(labs.LABS)}"
+    assert {lab: bool(fixtures(lab).WRONG) for lab in labs.LABS} == dict.fromkeys(labs.LABS, True)
+    monkeypatch.setitem(labs.LABS, "ghost_lab", labs.Lab("ghost_lab", "6z: registered, but nobody wrote its fixtures"))
+    with pytest.raises(LookupError, match=r"'ghost_lab' is registered .* no fixtures: add .*tests/labs/ghost_lab/fixtures\.py"):
+        fixtures("ghost_lab")
+    with pytest.raises(KeyError, match="no lab named 'nope'"):
+        fixtures("nope")
+
+
+@pytest.mark.slow
 def test_every_wrong_fixture_fails_its_own_exercise(matrix):
     escaped = [f"{ex}/{name}" for ex, kind, name, failed in matrix if kind == "wrong" and failed is None]
     assert not escaped, f"wrong fixtures that pass every check: {escaped}"
 
 
+@pytest.mark.slow
 def test_every_correct_variant_passes_every_check(matrix):
     rejected = [f"{ex}/{name}: {failed}" for ex, kind, name, failed in matrix if kind == "correct" and failed]
     assert not rejected, f"correct variants that a check rejects: {rejected}"
@@ -123,12 +159,14 @@ def test_a_fixture_cell_touches_no_other_exercise(lab, fx):
     assert not clashes, clashes
 
 
+@pytest.mark.slow
 def test_every_visible_check_is_the_first_to_fail_for_some_fixture(lab, matrix):
     firsts = {(ex, failed) for ex, kind, _, failed in matrix if kind == "wrong" and failed}
     idle = [f"{ex}: {what}" for ex, names in visible_checks(lab).items() for what in names if (ex, what) not in firsts]
     assert not idle, f"visible checks that no wrong fixture trips first (they catch nothing new): {idle}"
 
 
+@pytest.mark.slow
 def test_every_hidden_check_catches_a_wrong_fixture(lab, fx):
     """Each hidden check, run alone, fails for at least one wrong fixture of its exercise."""
     names = re.findall(r"^def test_(\w+?)__(\w+)\(", hidden(lab).read_text(), re.M)
@@ -145,12 +183,29 @@ def test_every_hidden_check_catches_a_wrong_fixture(lab, fx):
     assert not idle, f"hidden checks that no wrong fixture fails: {idle}"
 
 
-def test_most_wrong_fixtures_are_caught_before_submitting(matrix):
+def readme_visible_counts() -> dict[str, tuple[int, int]]:
+    """{lab: (wrong fixtures a visible check catches, wrong fixtures)} as README's Fixtures paragraph states
+    them ("lab 6a: 78 of 80"), keyed through each lab's title ("6a: ...")."""
+    text = (ROOT / "README.md").read_text()
+    stated = {m[0]: (int(m[1]), int(m[2])) for m in re.findall(r"lab\s+(\d\w):\s+(\d+)\s+of\s+(\d+)", text)}
+    return {name: stated[lab.title.split(":")[0]] for name, lab in labs.LABS.items() if lab.title.split(":")[0] in stated}
+
+
+@pytest.mark.slow
+def test_most_wrong_fixtures_are_caught_before_submitting(lab, matrix):
     wrong = [r for r in matrix if r[1] == "wrong"]
     visible = [r for r in wrong if r[3] and not r[3].startswith("hidden")]
     assert len(visible) >= 0.8 * len(wrong), (
         f"only {len(visible)}/{len(wrong)} wrong fixtures are caught by a visible check; hidden only: "
         f"{[f'{ex}/{n}' for ex, _, n, f in wrong if f and f.startswith('hidden')]}")
+    # the README quotes these figures per lab; a fixture lost or gained (a move, a new check) shows here
+    assert readme_visible_counts().get(lab) == (len(visible), len(wrong)), (
+        f"README says {lab}: {readme_visible_counts().get(lab)} (caught by a visible check, wrong fixtures); "
+        f"the matrix finds {len(visible)} of {len(wrong)}: update README's Fixtures paragraph")
+
+
+def test_readme_states_the_visible_catch_rate_of_every_lab():
+    assert readme_visible_counts() == {"toxicity_lab": (78, 80), "explain_lab": (52, 56), "bias_lab": (71, 81)}
 
 
 def test_enough_fixtures_per_exercise(fx):

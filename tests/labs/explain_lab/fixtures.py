@@ -871,9 +871,10 @@ def grade_globals() -> dict:
     import numpy as np
 
     from toxlab.explain import scorer
-    from toxlab.labs.explain_lab.modes import lab_config, load_explain_model
+    from toxlab.labs import load_lab_model
+    from toxlab.labs.explain_lab.modes import lab_config
 
-    model, tokenizer, _threshold = load_explain_model(lab_config("grade"))
+    model, tokenizer, _threshold = load_lab_model(lab_config("grade"))  # as the notebook's setup cell loads it
     return {"np": np, "math": math, "re": re, "score": scorer(model, tokenizer), "model": model,
             "tokenizer": tokenizer}
 
