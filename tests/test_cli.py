@@ -69,12 +69,14 @@ def trained(tmp_path_factory):
     return tmp, tmp / "model", data
 
 
+@pytest.mark.slow  # its fixture runs `toxlab train` in a subprocess (about 50 s with this test on 2 cores)
 def test_train_refuses_to_overwrite(trained):
     tmp, model, data = trained
     res = toxlab("train", "--data", str(data), "--model", str(tmp / "tiny"), "--out", str(model), "--cpu")
     assert res.returncode == 2 and "--force" in res.stderr and res.stderr.count("\n") == 1
 
 
+@pytest.mark.slow  # a `toxlab evaluate` subprocess on the trained model (about 25 s)
 def test_evaluate_prints_metrics_and_writes_plots(trained):
     tmp, model, data = trained
     res = toxlab("evaluate", "--model", str(model), "--data", str(data), "--plots", str(tmp / "plots"))
@@ -84,6 +86,7 @@ def test_evaluate_prints_metrics_and_writes_plots(trained):
         assert (tmp / "plots" / png).stat().st_size > 5000
 
 
+@pytest.mark.slow  # five `toxlab predict` subprocesses (about 70 s)
 def test_predict_arguments_stdin_and_csv(trained):
     tmp, model, _ = trained
     res = toxlab("predict", "--model", str(model), "you are an idiot", "thanks for the edit")
@@ -107,6 +110,7 @@ def test_predict_arguments_stdin_and_csv(trained):
     assert wrong.returncode == 2 and "missing column(s) ['comment_text']" in wrong.stderr
 
 
+@pytest.mark.slow  # three `toxlab bias` subprocesses (about 45 s)
 def test_bias_command(trained):
     tmp, model, _ = trained
     res = toxlab("bias", "--model", str(model), "--out", str(tmp / "bias"))

@@ -154,6 +154,7 @@ class _Interrupt(TrainerCallback):
         raise KeyboardInterrupt
 
 
+@pytest.mark.slow  # trains twice, interrupted and resumed, to compare the models (about 35 s on 2 cores)
 def test_resume_after_interruption_reaches_the_same_model(demo_dir, tmp_path, minilm_tokenizer):
     full = _small_train(demo_dir, tmp_path, minilm_tokenizer, tmp_path / "full")
     with pytest.raises(KeyboardInterrupt):
