@@ -67,4 +67,13 @@ def demo_dir(tmp_path_factory) -> Path:
     return make_demo_data(tmp_path_factory.mktemp("demo"), n_train=400, n_test=120, seed=3)
 
 
-from graded_course import graded_course  # noqa: E402,F401 - the shared graded scratch course (session-wide)
+try:
+    from graded_course import graded_course  # noqa: E402,F401 - the shared graded scratch course (session-wide)
+except ModuleNotFoundError as missing:  # only `.[test]` installed: the course tests skip, the rest still run
+    if missing.name not in {"nbformat", "nbgrader", "nbclient", "nbconvert"}:
+        raise
+    _why = f"the graded course needs {missing.name}, from the course extra (pip install -e '.[course,test]')"
+
+    @pytest.fixture(scope="session")
+    def graded_course():
+        pytest.skip(_why)
