@@ -112,6 +112,7 @@ texts = st.one_of(
 )
 
 
+@pytest.mark.slow  # 60 generated batches through predict: 15-40 s on 2 shared cores; test_inference keeps predict fast
 @pytest.mark.timeout(600)
 @settings(max_examples=60, **SETTINGS)
 @given(batch=st.lists(texts, max_size=12), batch_size=st.integers(1, 8))
