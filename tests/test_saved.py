@@ -70,3 +70,4 @@ def test_bad_values_name_the_key_and_the_fix():
         saved.model_logit_shift(Model())
     with pytest.raises(ValueError, match="toxlab_lexical_weight.*retrain"):
         saved.model_lexical_weight(Model())
+

@@ -65,43 +65,38 @@ def model_threshold(model) -> float:
     return DEFAULT_THRESHOLD if saved is None else float(saved)
 
 
+def _saved_number(model, key: str, valid, rule: str, fix: str) -> float | None:
+    """A number toxlab saved in the model's config, or None; a value that breaks `rule` is refused with `fix`."""
+    saved = getattr(model.config, key, None)
+    if saved is None:
+        return None
+    value = float(saved)
+    if not (math.isfinite(value) and valid(value)):
+        raise ValueError(f"{key}={saved!r} in the model's {CONFIG_FILE}: {rule}; {fix}.")
+    return value
+
+
+_RECALIBRATE = "re-run toxlab.calibration.calibrate(model_dir, data, force=True)"
+
+
 def model_temperature(model) -> float | None:
     """The temperature saved with a model (toxlab.calibration), or None: then `predict` uses plain softmax.
 
     `predict` divides the logits by it before the softmax. The transformers pipeline
     (`make_pipeline`) does not know it and gives uncalibrated probabilities."""
-    saved = getattr(model.config, TEMPERATURE_KEY, None)
-    if saved is None:
-        return None
-    t = float(saved)
-    if not t > 0 or not math.isfinite(t):
-        raise ValueError(f"{TEMPERATURE_KEY}={saved!r} in the model's {CONFIG_FILE}: a temperature must be a "
-                         "positive number; re-run toxlab.calibration.calibrate(model_dir, data, force=True).")
-    return t
+    return _saved_number(model, TEMPERATURE_KEY, lambda t: t > 0, "a temperature must be a positive number",
+                         _RECALIBRATE)
 
 
 def model_logit_shift(model) -> float | None:
     """The shift added to the toxic logit after the temperature (toxlab.calibration, method "platt"), or None."""
-    saved = getattr(model.config, SHIFT_KEY, None)
-    if saved is None:
-        return None
-    b = float(saved)
-    if not math.isfinite(b):
-        raise ValueError(f"{SHIFT_KEY}={saved!r} in the model's {CONFIG_FILE}: the shift must be a finite number; "
-                         "re-run toxlab.calibration.calibrate(model_dir, data, force=True).")
-    return b
+    return _saved_number(model, SHIFT_KEY, lambda b: True, "the shift must be a finite number", _RECALIBRATE)
 
 
 def model_lexical_weight(model) -> float | None:
     """The lexical share saved with a model, or None for a transformer alone."""
-    saved = getattr(model.config, LEXICAL_WEIGHT_KEY, None)
-    if saved is None:
-        return None
-    w = float(saved)
-    if not 0.0 <= w <= 1.0:
-        raise ValueError(f"{LEXICAL_WEIGHT_KEY}={saved!r} in the model's {CONFIG_FILE}: it must lie in [0, 1]; "
-                         "retrain the model.")
-    return w
+    return _saved_number(model, LEXICAL_WEIGHT_KEY, lambda w: 0.0 <= w <= 1.0, "it must lie in [0, 1]",
+                         "retrain the model")
 
 
 # ---------------------------------------------------------------------------
