@@ -36,7 +36,7 @@ from pathlib import Path
 
 COURSE_DIR = Path(__file__).resolve().parent  # nbgrader's course folder: its config, hidden checks, submissions
 from toxlab import labs  # noqa: E402 - after the docstring's imports
-from toxlab.extras import MissingExtra  # noqa: E402
+from toxlab.extras import MissingExtra, require  # noqa: E402
 from toxlab.grading.course import GRADEBOOK_ENV, Course  # noqa: E402
 
 COURSE = Course(COURSE_DIR.parent)  # the whole course: source/, release/ and that folder
@@ -258,6 +258,8 @@ def run(argv: list[str] | None = None) -> int:
     if a.command == "report" and a.lab and a.assignment and a.lab != a.assignment:
         ap.error(f"report {a.lab} --assignment {a.assignment}: name one lab")
     named = getattr(a, "assignment", None) or getattr(a, "lab", None)
+    for module in ("nbgrader", "nbformat"):  # every command runs nbgrader or reads notebooks
+        require(module, "course", f"instructor.py {a.command}")
     if a.command in ("release", "autograde", "report", "feedback", "export"):
         COURSE.gradebook_url()  # its database driver is installed, or one line naming the extra
 

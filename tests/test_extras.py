@@ -42,6 +42,18 @@ def test_instructor_autograde_workers_says_one_line(monkeypatch):
     assert got == f"SystemExit: instructor: autograde --workers {GRADING} (missing: distributed)", got
 
 
+@pytest.mark.parametrize("command", [["release"], ["autograde"], ["report"], ["run-lab"]])
+@pytest.mark.parametrize("module", ["nbgrader", "nbformat"])
+def test_instructor_commands_without_the_course_extra_say_one_line(monkeypatch, command, module):
+    monkeypatch.setitem(sys.modules, module, None)
+    spec = importlib.util.spec_from_file_location("instructor_under_test", ROOT / "course" / "instructor.py")
+    instructor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(instructor)
+    got = said(lambda: instructor.main(command))
+    assert got == (f"SystemExit: instructor: instructor.py {command[0]} needs the 'course' extra: "
+                   f'pip install -e ".[course]" (missing: {module})'), got
+
+
 def test_a_postgresql_gradebook_without_psycopg_names_the_grading_extra(monkeypatch, tmp_path):
     from toxlab.grading.course import GRADEBOOK_ENV, Course
 
