@@ -7,8 +7,8 @@ of a submission's time by phase (from toxlab's per-submission records), checks t
 agree submission by submission and check by check, and that `report` ranks first the checks the
 repeated wrong fixtures were built to trip. A fixed single-core workload timed before and after each run
 shows whether the machine's speed drifted between them (a shared host's does; it skews the ratio). --postgres puts the parallel run's gradebook in a
-throwaway PostgreSQL server. --baseline REV also times commit REV's autograde on the solved
-notebook (in an overlay environment that borrows every other package from this one).
+throwaway PostgreSQL server. --baseline REV also times commit REV's autograde and HEAD's the same way, alternated, on solved
+notebooks (each in an overlay environment that borrows every other package from this one).
 
     python bench/autograde.py [--n 60] [--assignment NAME] [--workers 2] [--postgres] [--baseline 7a85832]
 """
@@ -129,10 +129,14 @@ def phases(runs: list[dict]) -> str:
     return ", ".join(f"{k} {v:.2f} s" for k, v in med.items())
 
 
+def fmt(times: list[float]) -> str:
+    return "(" + ", ".join(f"{t:.1f}" for t in times) + ")"
+
+
 def baseline_time(rev: str, tmp: Path, solved_nb, n: int = 2) -> float:
     """Seconds per solved submission for commit `rev`'s own autograde (its nbgrader CLI and config)."""
     base = tmp / "baseline-tree"
-    base.mkdir()
+    base.mkdir(parents=True)
     archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
     python = overlay_venv(base, tmp / "baseline-venv")
@@ -180,7 +184,7 @@ def main() -> None:
     ap.add_argument("--assignment", help="only this lab (default: every lab)")
     ap.add_argument("--workers", type=int, default=2, help="Dask workers for the parallel run")
     ap.add_argument("--postgres", action="store_true", help="the parallel run's gradebook in a throwaway PostgreSQL")
-    ap.add_argument("--baseline", help="also time this commit's autograde per solved lab-6a submission (e.g. 7a85832)")
+    ap.add_argument("--baseline", help="also time this commit's and HEAD's autograde per solved lab-6a submission, alternated (e.g. 7a85832)")
     ap.add_argument("--report-out", help="keep the parallel run's report (CSVs, chart) in this folder")
     a = ap.parse_args()
     import contextlib
@@ -258,10 +262,15 @@ def main() -> None:
             ranked &= set(top) == tripped
             print(f"{lab}: the report ranks the most repeated fixture's checks first: {set(top) == tripped} (top: {top})")
         if a.baseline:
-            per = baseline_time(a.baseline, tmp, solved_notebook(*notebooks["toxicity_lab"]))
-            print(f"baseline {a.baseline}: {per:.1f} s per solved 6a submission (2 graded serially); this tree "
-                  f"serially: {statistics.median(r['start_s'] + r['cells_s'] + r['checks_s'] for r in s_runs):.1f} s "
-                  "in the grading phases (median)")
+            # both commits the same way (release, place, `instructor.py autograde` of solved 6a notebooks, wall time
+            # per submission with each command's start-up), alternated so that a drift in the host's speed hits both
+            times: dict[str, list[float]] = {a.baseline: [], "HEAD": []}
+            for round_ in range(2):
+                for rev in times:
+                    times[rev].append(baseline_time(rev, tmp / f"ab-{round_}-{rev}", solved_notebook(*notebooks["toxicity_lab"])))
+            before, after = (statistics.median(times[rev]) for rev in times)
+            print(f"before ({a.baseline}): {before:.1f} s per solved 6a submission {fmt(times[a.baseline])}; "
+                  f"after (HEAD): {after:.1f} s {fmt(times['HEAD'])}; after / before: {after / before:.2f}")
         if not (same and ranked):
             raise SystemExit("bench/autograde.py: the runs disagree or the report's ranking is off")
 
