@@ -16,7 +16,8 @@ postgresql://user@host/db) to keep the gradebook in that database instead of cou
 (SQLite); $TOXLAB_GRADEBOOK does the same.
 
 run-lab executes each instructor notebook headless in CPU mode (on $TOXLAB_DATA, else demo data),
-in one working folder, so that lab 6b explains the model lab 6a saved. It writes each executed
+each in its own folder under runs/lab/course/ (the layout nbgrader gives a student), so that labs 6b
+and 6c load the model lab 6a saved, with its threshold, from ../toxicity_lab/saved_models/. It writes each executed
 notebook and a short report (runs/lab/<assignment>/), regenerates release/, then autogrades two
 example submissions per lab (the solution and the untouched release) in a scratch copy of the
 course, and prints their scores. The real gradebook is untouched.
@@ -93,12 +94,14 @@ def for_students(students: list[str], *args: str) -> None:
 def run_lab(out: Path, names: list[str]) -> None:
     """Every named lab end to end: execute in CPU mode, report, release, autograde two examples, print scores."""
     out = out.resolve()
-    workdir = out / "workdir"  # shared: the model lab 6a saves in saved_models/ is the one lab 6b explains
-    workdir.mkdir(parents=True, exist_ok=True)
+    # the folders a student has: one per assignment under one course folder, as nbgrader fetches them, so
+    # labs 6b and 6c find the model lab 6a saved in ../toxicity_lab/saved_models/ the way a student's do
+    course = out / "course"
     os.environ.setdefault("TOXLAB_MODE", "cpu")
     os.environ["TOXLAB_HIDDEN_CHECKS"] = str(COURSE_DIR / "hidden_checks")  # the source's grade cells run them
     for name in names:
-        execute_lab(name, out / name, workdir)
+        (course / name).mkdir(parents=True, exist_ok=True)
+        execute_lab(name, out / name, course / name)
     for name in names:
         release(name, force=True)
     autograde_examples(names)

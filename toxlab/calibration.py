@@ -173,8 +173,8 @@ def apply_temperature(logits, temperature: float, shift: float | None = None) ->
 
 def validation_rows(model_dir: Path, data):
     """The labelled rows to fit T on: a Dataset/DataFrame as given, or a DatasetDict's "validation"
-    split, else the validation split toxlab.training.train carved from its "train" (same seed and size,
-    read from the folder's toxlab_training.json)."""
+    split, else the rows saved with the model (toxlab_validation.csv, lab 6a writes it), else the validation
+    split toxlab.training.train carved from its "train" (same seed and size, read from toxlab_training.json)."""
     import pandas as pd
 
     if isinstance(data, pd.DataFrame):
@@ -186,6 +186,9 @@ def validation_rows(model_dir: Path, data):
         if "validation" in data:
             split = data["validation"]
             how = "the data's validation split"
+        elif (saved_rows := saved.read_validation(model_dir)) is not None:
+            texts, labels = saved_rows
+            return texts, np.asarray(labels).astype(int), "the validation rows saved with the model"
         elif "train" in data:
             meta = saved.read_training_meta(model_dir)
             size = meta.get("validation_size") or meta.get("validation_rows") or VALIDATION_SIZE

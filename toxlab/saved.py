@@ -9,9 +9,12 @@
         toxlab_format               this module's FORMAT_VERSION when the folder was written
     <folder>/lexical.npz            the TF-IDF part, when toxlab_lexical_weight is set
     <folder>/toxlab_training.json   what train() did: preset, recipe, seed, validation size, rows, scores
+    <folder>/toxlab_validation.csv  the validation rows the threshold was chosen on (comment_text, label),
+                                    when the saver had them (lab 6a's notebook, save_model_folder)
 
 Format versions: 0 is every folder written before this module existed (no toxlab_format key); 1 adds
-the key and nothing else, so both load the same way. A reader meeting a newer version than it knows
+the key and nothing else, so both load the same way. The optional toxlab_validation.csv came later without a
+version change: a reader that does not know it ignores it, and one that does falls back when it is absent. A reader meeting a newer version than it knows
 refuses it with the fix (upgrade toxlab) instead of guessing. tests/fixtures/saved_v0 is a version-0
 folder that must keep loading and predicting the same probabilities.
 
@@ -21,6 +24,7 @@ Every key is read off a model's config object (what `from_pretrained` loaded) or
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -39,6 +43,7 @@ CALIBRATION_KEYS = (TEMPERATURE_KEY, SHIFT_KEY, CALIBRATION_KEY)
 CONFIG_FILE = "config.json"
 LEXICAL_FILE = "lexical.npz"
 TRAINING_FILE = "toxlab_training.json"
+VALIDATION_FILE = "toxlab_validation.csv"
 
 DEFAULT_THRESHOLD = 0.5  # equals argmax for two classes; used when a model carries no tuned threshold
 
@@ -173,3 +178,55 @@ def write_training_meta(folder: str | os.PathLike, meta: dict) -> Path:
     path = Path(folder) / TRAINING_FILE
     path.write_text(json.dumps({**meta, "format": FORMAT_VERSION}, indent=2, default=str))
     return path
+
+
+def write_validation(folder: str | os.PathLike, texts, labels) -> Path:
+    """Write the validation rows (comment_text, label) beside a saved model, so that a later lab or
+    calibration uses the very rows the threshold was chosen on instead of re-carving a split."""
+    texts, labels = list(texts), [int(y) for y in labels]
+    if len(texts) != len(labels):
+        raise ValueError(f"validation: {len(texts)} texts but {len(labels)} labels; pass two sequences of one length.")
+    if not set(labels) <= {0, 1}:
+        raise ValueError(f"validation: labels must be 0/1, got {sorted(set(labels) - {0, 1})[:3]}.")
+    path = Path(folder) / VALIDATION_FILE
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["comment_text", "label"])
+        writer.writerows(zip(texts, labels))
+    return path
+
+
+def read_validation(folder: str | os.PathLike) -> tuple[list[str], list[int]] | None:
+    """The validation rows saved with a model (write_validation), or None when the folder has none."""
+    path = Path(folder) / VALIDATION_FILE
+    if not path.is_file():
+        return None
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if rows and not {"comment_text", "label"} <= set(rows[0]):
+        raise ValueError(f"{path}: needs the columns comment_text and label; delete the file to fall back to "
+                         "re-carving the validation split.")
+    return [r["comment_text"] for r in rows], [int(r["label"]) for r in rows]
+
+
+def save_model_folder(folder: str | os.PathLike, model, tokenizer, threshold: float, validation=None,
+                      overwrite: bool = False) -> Path:
+    """Save a fine-tuned model as one folder every toxlab reader (load_classifier, the labs, the CLI) loads
+    whole: the model with its decision threshold in config.json, its tokenizer, and, given as
+    (texts, labels), the validation rows the threshold was chosen on.
+
+    A folder that already holds a model is refused unless overwrite=True: a re-run must not silently
+    replace a model a later lab measured."""
+    folder = Path(folder)
+    if (folder / CONFIG_FILE).is_file() and not overwrite:
+        raise FileExistsError(f"{folder} already holds a model ({CONFIG_FILE}); save into a fresh folder "
+                              "(toxlab.labs.run_dir()) or pass overwrite=True to replace it.")
+    threshold = float(threshold)
+    if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
+        raise ValueError(f"threshold={threshold!r}: a threshold on P(toxic) lies in [0, 1].")
+    set_threshold(model, threshold)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    if validation is not None:
+        write_validation(folder, *validation)
+    return folder

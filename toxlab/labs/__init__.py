@@ -91,10 +91,40 @@ def run_dir(root: str = "saved_models") -> str:
     return str(Path(root) / time.strftime("run-%Y%m%d-%H%M%S"))
 
 
-def find_saved_model(root: str | Path = SAVED) -> Path | None:
-    """saved_models/best_model if it holds a model, else the newest saved_models/run-*/ that does, else None."""
+TRAINER_LAB = "toxicity_lab"  # the lab that fine-tunes and saves the model the later labs study
+MODEL_DIR_ENV = "TOXLAB_MODEL_DIR"  # a saved folder to use instead of searching
+FALLBACK = SAVED / "cpu-recipe"  # where a later lab trains the cpu recipe when it finds no model from lab 6a
+
+
+def model_search_roots() -> list[Path]:
+    """Where the later labs look for lab 6a's saves, in order: saved_models/ beside the notebook, then the
+    sibling assignment's (../toxicity_lab/saved_models/: nbgrader gives each assignment its own folder
+    under one course folder, after a fetch as in a course directory)."""
+    roots = [SAVED, Path("..") / TRAINER_LAB / SAVED]
+    return [r for i, r in enumerate(roots) if r.resolve() not in {q.resolve() for q in roots[:i]}]
+
+
+def find_saved_model(root: str | Path | None = None) -> Path | None:
+    """The model a later lab starts from, or None.
+
+    With `root`: root/best_model if it holds a model, else the newest root/run-*/ that does. Without:
+    $TOXLAB_MODEL_DIR when set (it must hold a model), else the first hit over model_search_roots(), else
+    the cpu recipe a later lab trained earlier (saved_models/cpu-recipe), which a model from lab 6a, saved
+    after it, therefore outranks."""
     from ..saved import CONFIG_FILE
 
+    if root is None:
+        named = os.environ.get(MODEL_DIR_ENV)
+        if named:
+            if not (Path(named) / CONFIG_FILE).is_file():
+                raise FileNotFoundError(f"${MODEL_DIR_ENV}={named}: no {CONFIG_FILE} there; point it at a folder "
+                                        "lab 6a saved (saved_models/run-*/), or unset it to search.")
+            return Path(named)
+        for candidate in model_search_roots():
+            found = find_saved_model(candidate)
+            if found is not None:
+                return found
+        return FALLBACK if (FALLBACK / CONFIG_FILE).is_file() else None
     root = Path(root)
     best = root / "best_model"
     if (best / CONFIG_FILE).is_file():
@@ -103,15 +133,23 @@ def find_saved_model(root: str | Path = SAVED) -> Path | None:
     return runs[-1] if runs else None
 
 
-def train_cpu_recipe(data: str | None, out: Path = SAVED / "best_model") -> Path:
-    """Train toxlab's cpu recipe (the one lab 6a's cpu mode uses) into `out`; say so first."""
+def no_model_message() -> str:
+    """What a later lab says when it finds no model from lab 6a: where it looked, and what to do."""
+    looked = "\n".join(f"  {r / 'best_model'} and {r}/run-*/   ({r.resolve()})" for r in model_search_roots())
+    return (f"No model from lab 6a found. Looked in:\n{looked}\n"
+            f"To use yours: run lab 6a ({TRAINER_LAB}.ipynb) through its save cell, in the {TRAINER_LAB}/ folder beside "
+            f"this one (as nbgrader lays out the course), or set ${MODEL_DIR_ENV} to the folder it saved.")
+
+
+def train_cpu_recipe(data: str | None, out: Path = FALLBACK) -> Path:
+    """Train toxlab's cpu recipe (the one lab 6a's cpu mode uses) into `out`; say why first."""
     from ..data import load_jigsaw
     from ..models import load_classifier
     from ..recipe import get_preset
     from ..training import train
 
-    print(f"No saved model in {SAVED / 'best_model'} or {SAVED}/run-*/ (lab 6a saves one there).\n"
-          f"Training the cpu recipe into {out} first: {get_preset('cpu').max_train_samples:,} comments at most, "
+    print(no_model_message() + "\n"
+          f"Meanwhile, training the cpu recipe into {out}: {get_preset('cpu').max_train_samples:,} comments at most, "
           "a few minutes on a laptop CPU.")
     model, tokenizer = load_classifier("minilm")
     # the transformer alone, as 6a's notebook trains it (6b looks inside it; 6c compares against it)
@@ -129,7 +167,7 @@ def load_lab_model(cfg) -> tuple:
         its threshold; the cpu recipe is trained first when there is none (cfg.model_dir is then set); in grade
         mode a tiny random BERT drawn wide enough (GRADING_INIT) that texts score differently, threshold 0.5."""
     from ..models import load_classifier, minilm_path, tiny_bert
-    from ..saved import model_threshold
+    from ..saved import THRESHOLD_KEY, model_threshold
 
     base = getattr(cfg, "model", None)
     if base is not None:
@@ -148,4 +186,7 @@ def load_lab_model(cfg) -> tuple:
     if cfg.model_dir is None:
         cfg.model_dir = str(train_cpu_recipe(cfg.data))
     model, tokenizer = load_classifier(cfg.model_dir)
-    return model.eval(), tokenizer, model_threshold(model)
+    threshold = model_threshold(model)
+    print(f"model: {cfg.model_dir} ({Path(cfg.model_dir).resolve()}), threshold {threshold:.3f}"
+          + ("" if getattr(model.config, THRESHOLD_KEY, None) is not None else " (none saved with it: 0.5)"))
+    return model.eval(), tokenizer, threshold
