@@ -188,3 +188,39 @@ def test_the_wheel_holds_the_package_and_no_fixtures(tmp_path):
     (wrong / "pyproject.toml").write_text(planted)
     leaked = fixture_files(build_wheel(wrong, tmp_path / "wrong-out"))
     assert "tests/labs/toxicity_lab/fixtures.py" in leaked, f"the planted pattern went unseen: {leaked}"
+
+
+def test_ci_checks_that_the_later_labs_loaded_6a_model_from_the_sibling_folder(tmp_path):
+    """.ci/check_main_job.py's layout check passes on what a right run-lab prints, and fails when a later lab
+    trained its own model, loaded one without the threshold, or 6a saved none with its threshold."""
+    import importlib.util
+    import json
+
+    import nbformat
+
+    from toxlab import labs
+
+    spec = importlib.util.spec_from_file_location("check_main_job", ROOT / ".ci" / "check_main_job.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+
+    run = tmp_path / "course" / "toxicity_lab" / "saved_models" / "run-20261204-101500"
+    run.mkdir(parents=True)
+
+    def lab_said(text: str) -> None:
+        for name in ("explain_lab", "bias_lab"):
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("load_lab_model(cfg)", outputs=[
+                nbformat.v4.new_output("stream", name="stdout", text=text)])])
+            (tmp_path / name).mkdir(exist_ok=True)
+            nbformat.write(nb, tmp_path / name / f"{name}.executed.ipynb")
+
+    (run / "config.json").write_text(json.dumps({"toxlab_threshold": 0.72}))
+    right = f"model: ../toxicity_lab/saved_models/{run.name} (/abs), threshold 0.720\n"
+    lab_said(right)
+    assert check.sibling_model_problems(tmp_path) == []
+    lab_said(labs.no_model_message() + "\nsaved to saved_models/cpu-recipe\nmodel: saved_models/cpu-recipe (/a), threshold 0.500\n")
+    assert len(check.sibling_model_problems(tmp_path)) == 2
+    lab_said(right.replace("0.720", "0.500 (none saved with it: 0.5)"))
+    assert "without its threshold" in check.sibling_model_problems(tmp_path)[0]
+    (run / "config.json").write_text("{}")
+    assert "without the threshold it chose" in check.sibling_model_problems(tmp_path)[0]
