@@ -199,6 +199,12 @@ def test_extra_rows_train_but_never_validate(demo_dir, tmp_path, minilm_tokenize
     assert meta["validation_rows"] == round(PRESETS["cpu"].validation_size * len(data["train"]))  # from train alone
     assert meta["train_rows"] == 200 and meta["train_class_counts"][1] == round(200 * PRESETS["cpu"].toxic_share)
     assert 0 < res.threshold < 1
+    # the saved validation rows are exactly the split train() carved from train (none of the extra rows)
+    from toxlab.recipe import split_validation
+    from toxlab.saved import read_validation
+
+    _, carved = split_validation(data["train"], PRESETS["cpu"].validation_size, meta["seed"])
+    assert read_validation(tmp_path / "m") == (list(carved["comment_text"]), list(carved["label"]))
 
 
 def _loss(trainer, model, batch):

@@ -283,4 +283,6 @@ def train(
                 "train_class_counts": class_counts(train_split), "class_weights": weights.tolist(),
                 "data": train_split.info.description}
         saved.write_training_meta(out, meta)
+        # the rows the threshold was chosen on, so calibration and the labs never re-carve a different split
+        saved.write_validation(out, val_split["comment_text"], val_split["label"])
     return TrainResult(out, threshold, validation, trainer, temperature, augmentation, shift)
