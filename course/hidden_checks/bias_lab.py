@@ -6,7 +6,8 @@ toxlab/labs/bias_lab/checks.py) on inputs that Hypothesis generates with a fixed
 number of examples: scores on a coarse grid (ties), subgroups with one class or none, NaN AUCs,
 P(toxic) of exactly 0 and 1 with every other probability off the bin edges, scores equal to the
 threshold, mentions in every case, with hyphens and inside longer words. A failure shows only a
-message that stands literally here, then the failing input.
+message that stands literally here, then the failing input; a student function that raises fails with
+the same message (answer), so the exercise's hint shows instead of "(details hidden)".
 """
 
 from __future__ import annotations
@@ -33,12 +34,30 @@ def scored_rows(draw, min_size: int = 0):
     return labels, scores, subgroup
 
 
+def answer(student, message: str, name: str, *args, **inputs):
+    """student.call(name, *args); when the student's function raises, fail(message, inputs): the check's own
+    literal message and the input, which the checker shows (an exception's text is the student's, and hidden)."""
+    try:
+        return student.call(name, *args)
+    except AssertionError:
+        raise fail(message, **inputs) from None
+
+
+# each literal, so the checker shows it (a hidden check's message must stand in this file as written)
+AUC_MESSAGES = {
+    "subgroup_auc": "subgroup_auc must match its definition on any rows (nan when a part lacks rows)",
+    "bpsn_auc": "bpsn_auc must match its definition on any rows (nan when a part lacks rows)",
+    "bnsp_auc": "bnsp_auc must match its definition on any rows (nan when a part lacks rows)",
+}
+
+
 def auc_case(student, name: str, reference, rows) -> None:
     labels, scores, subgroup = rows
-    got = number_or_none(student.call(name, *data(labels, scores, subgroup)))
+    message = AUC_MESSAGES[name]
+    got = number_or_none(answer(student, message, name, *data(labels, scores, subgroup),
+                                labels=labels, scores=scores, subgroup=subgroup))
     if not close(got, reference(*data(labels, scores, subgroup))):
-        raise fail(f"{name} must match its definition on any rows (nan when a part lacks rows)",
-                   labels=labels, scores=scores, subgroup=subgroup)
+        raise fail(message, labels=labels, scores=scores, subgroup=subgroup)
 
 
 # --- the three AUCs -------------------------------------------------------------------------------
@@ -75,19 +94,21 @@ powers = st.sampled_from([-5, -2, -1, 1, 2, 3])
 @bounded(25)
 @given(values=auc_values, p=powers)
 def test_final_metric__any_power_mean(student, values, p):
-    got = number_or_none(student.call("power_mean", values, p))
+    message = "power_mean must be (mean of v**p) ** (1/p) over the values that are not nan"
+    got = number_or_none(answer(student, message, "power_mean", values, p, values=values, p=p))
     if not close(got, bias.power_mean(values, p)):
-        raise fail("power_mean must be (mean of v**p) ** (1/p) over the values that are not nan", values=values, p=p)
+        raise fail(message, values=values, p=p)
 
 
 @bounded(25)
 @given(overall=st.integers(10, 20).map(lambda x: x / 20), sub=auc_values, bpsn=auc_values, bnsp=auc_values,
        p=powers)
 def test_final_metric__any_aucs(student, overall, sub, bpsn, bnsp, p):
-    got = number_or_none(student.call("final_metric", overall, sub, bpsn, bnsp, p))
+    message = "final_metric must weigh the overall AUC and the three power means 0.25 each"
+    inputs = dict(overall=overall, subgroup_aucs=sub, bpsn_aucs=bpsn, bnsp_aucs=bnsp, p=p)
+    got = number_or_none(answer(student, message, "final_metric", overall, sub, bpsn, bnsp, p, **inputs))
     if not close(got, bias.final_metric(overall, sub, bpsn, bnsp, p)):
-        raise fail("final_metric must weigh the overall AUC and the three power means 0.25 each",
-                   overall=overall, subgroup_aucs=sub, bpsn_aucs=bpsn, bnsp_aucs=bnsp, p=p)
+        raise fail(message, **inputs)
 
 
 # --- ECE ------------------------------------------------------------------------------------------
@@ -102,10 +123,11 @@ def test_ece__any_rows(student, n_bins, data_):
     n = data_.draw(st.integers(1, 20))
     labels = data_.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
     probs = data_.draw(st.lists(prob, min_size=n, max_size=n))
-    got = number_or_none(student.call("expected_calibration_error", *data(labels, probs), n_bins))
+    message = "expected_calibration_error must weigh |toxic share - mean P| of each equal-width bin by its rows"
+    got = number_or_none(answer(student, message, "expected_calibration_error", *data(labels, probs), n_bins,
+                                labels=labels, probs=probs, n_bins=n_bins))
     if not close(got, ref_ece(labels, probs, n_bins)):
-        raise fail("expected_calibration_error must weigh |toxic share - mean P| of each equal-width bin by its rows",
-                   labels=labels, probs=probs, n_bins=n_bins)
+        raise fail(message, labels=labels, probs=probs, n_bins=n_bins)
 
 
 # --- swap -----------------------------------------------------------------------------------------
@@ -121,10 +143,10 @@ text_st = st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=10).map(" ".
 @bounded(40)
 @given(text=text_st, term=st.sampled_from(sorted(TERMS)))
 def test_swap__any_text(student, text, term):
-    got = student.call("swap_term", text, term, TERMS[term])
+    message = "swap_term must swap whole-word mentions in their case and keep every other character"
+    got = answer(student, message, "swap_term", text, term, TERMS[term], text=text, term=term, replacement=TERMS[term])
     if not (isinstance(got, str) and got == ref_swap(text, term, TERMS[term])):
-        raise fail("swap_term must swap whole-word mentions in their case and keep every other character",
-                   text=text, term=term, replacement=TERMS[term])
+        raise fail(message, text=text, term=term, replacement=TERMS[term])
 
 
 # --- term_fnr -------------------------------------------------------------------------------------
@@ -135,9 +157,10 @@ def test_term_fnr__any_rows(student, rows, threshold, data_):
     labels, scores, _ = rows
     terms = data_.draw(st.lists(st.sampled_from(["gay", "muslim", "deaf", "jewish"]), min_size=len(labels),
                                 max_size=len(labels)))
-    got = student.call("term_fnr", *data(labels, scores), terms, threshold)
+    message = "term_fnr must give every term the share of its toxic rows scored below the threshold, or nan"
+    inputs = dict(labels=labels, scores=scores, terms=terms, threshold=threshold)
+    got = answer(student, message, "term_fnr", *data(labels, scores), terms, threshold, **inputs)
     want = ref_term_fnr(labels, scores, terms, threshold)
     ok = isinstance(got, dict) and set(got) == set(want) and all(close(number_or_none(got[t]), want[t]) for t in want)
     if not ok:
-        raise fail("term_fnr must give every term the share of its toxic rows scored below the threshold, or nan",
-                   labels=labels, scores=scores, terms=terms, threshold=threshold)
+        raise fail(message, **inputs)

@@ -16,8 +16,9 @@ defines both power_mean and final_metric; no cell calls another exercise's funct
 
 Note on sklearn: from 1.6 on, roc_auc_score on a single class returns nan with an
 UndefinedMetricWarning instead of raising; it still raises ValueError on zero rows. The
-"bare_sklearn" entries are therefore caught by an empty row set (and by older sklearn, or by
-warnings turned into errors, on a one-class row set).
+"bare_sklearn" entries get the value right on one class, and the visible checks that record the
+warnings a call raises (toxlab/labs/harnesses.py call_recording_warnings) catch them; so do the
+"empty_mean_nan" entries, whose nan comes from numpy's mean of an empty array, with a RuntimeWarning.
 """
 
 from labs import cell_source as _src
@@ -104,8 +105,15 @@ _SUBGROUP_WRONG = [
     ("bare_sklearn", _src('''
         def subgroup_auc(labels, scores, subgroup):
             return float(roc_auc_score(labels[subgroup], scores[subgroup]))
-        '''), "No check for an undefined AUC: roc_auc_score raises on an empty subgroup (and warns, or raises in "
-              "older sklearn, on one class)."),
+        '''), "No check for an undefined AUC: on one class roc_auc_score warns and returns nan (sklearn >= 1.6; "
+              "older versions raise), and it raises on an empty subgroup."),
+    ("empty_mean_nan", _src('''
+        def subgroup_auc(labels, scores, subgroup):
+            pos = scores[subgroup & (labels == 1)]
+            neg = scores[subgroup & (labels == 0)]
+            diff = pos[:, None] - neg[None, :]
+            return float(np.mean((diff > 0) + 0.5 * (diff == 0)))
+        '''), "No check for an undefined AUC: the nan comes from np.mean over no pairs, with a RuntimeWarning."),
     ("thresholded_scores", _src('''
         def subgroup_auc(labels, scores, subgroup):
             y = labels[subgroup]
@@ -226,7 +234,7 @@ _BPSN_WRONG = [
         def bpsn_auc(labels, scores, subgroup):
             rows = (subgroup & (labels == 0)) | (~subgroup & (labels == 1))
             return float(roc_auc_score(labels[rows], scores[rows]))
-        '''), "No check for an empty kind: raises when both kinds are empty (one-class only warns in sklearn 1.9)."),
+        '''), "No check for an empty kind: one class warns and returns nan (sklearn >= 1.6), no rows raise."),
     ("half_for_undefined", _src('''
         def bpsn_auc(labels, scores, subgroup):
             rows = (subgroup & (labels == 0)) | (~subgroup & (labels == 1))
@@ -353,7 +361,14 @@ _BNSP_WRONG = [
         def bnsp_auc(labels, scores, subgroup):
             rows = (subgroup & (labels == 1)) | (~subgroup & (labels == 0))
             return float(roc_auc_score(labels[rows], scores[rows]))
-        '''), "No check for an empty kind: raises when both kinds are empty (one-class only warns in sklearn 1.9)."),
+        '''), "No check for an empty kind: one class warns and returns nan (sklearn >= 1.6), no rows raise."),
+    ("empty_mean_nan", _src('''
+        def bnsp_auc(labels, scores, subgroup):
+            pos = scores[subgroup & (labels == 1)]
+            neg = scores[~subgroup & (labels == 0)]
+            wins = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+            return float(wins.mean())
+        '''), "No check for an empty kind: the nan comes from the mean over no pairs, with a RuntimeWarning."),
     ("zero_for_undefined", _src('''
         def bnsp_auc(labels, scores, subgroup):
             pos = subgroup & (labels == 1)
@@ -543,6 +558,19 @@ _FINAL_WRONG = [
             return 0.25 * overall_auc + 0.25 * power_mean(subgroup_aucs) + 0.25 * power_mean(bpsn_aucs) \\
                 + 0.25 * power_mean(bnsp_aucs)
         '''), "final_metric does not pass its p on: the power means always use -5."),
+    ("final_hard_codes_minus_five", _src('''
+        def power_mean(values, p=-5):
+            v = np.asarray(values, dtype=float)
+            v = v[~np.isnan(v)]
+            if v.size == 0:
+                return float("nan")
+            return float(np.mean(v ** p) ** (1 / p))
+
+
+        def final_metric(overall_auc, subgroup_aucs, bpsn_aucs, bnsp_aucs, p=-5):
+            means = [power_mean(a, -5) for a in (subgroup_aucs, bpsn_aucs, bnsp_aucs)]
+            return 0.25 * overall_auc + 0.25 * sum(means)
+        '''), "final_metric calls power_mean with -5 written out instead of its p."),
     ("pooled_bias_aucs", _src('''
         def power_mean(values, p=-5):
             v = np.asarray(values, dtype=float)

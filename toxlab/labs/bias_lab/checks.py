@@ -4,9 +4,12 @@ Each test is named test_<exercise>__<what> and takes the `student` fixture (toxl
 references are toxlab's own (toxlab.bias, toxlab.calibration), except the swap, whose exercise
 leaves "a"/"an" alone where toxlab.augment.swap_identity fixes them: its reference is here. The
 examples are small enough to work out by hand, and hold the usual traps: ties, a subgroup with one
-class, NaN AUCs, P(toxic) of exactly 0 and 1, a score equal to the threshold, capitals, hyphens and
-"gaylord". An exercise's points are shared out: one share per visible check here, one for the hidden
-checks together (course/hidden_checks/bias_lab.py). Helpers that the hidden checks share live here too.
+class (answered with nan and no warning), NaN AUCs, P(toxic) of exactly 0 and 1, low and high bins
+whose errors would cancel in a top-label ECE, a p other than -5, a score equal to the threshold,
+capitals, hyphens and "gaylord". Every hint names the one mistake its check detects; when the
+student's function raises, the failure still says what the check expects (ask). An exercise's points
+are shared out: one share per visible check here, one for the hidden checks together
+(course/hidden_checks/bias_lab.py). Helpers that the hidden checks share live here too.
 """
 
 from __future__ import annotations
@@ -49,6 +52,27 @@ def close(a: float | None, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or (not math.isnan(a) and not math.isnan(b) and abs(a - b) < 1e-9)
 
 
+def ask(student, name: str, *args, expect: str, **kwargs):
+    """student.call(name, *args, **kwargs); when the student's function raises (or is not defined yet) the
+    failure still says what the check expects, after the exception: the exercise's hint, not the exception alone."""
+    try:
+        return student.call(name, *args, **kwargs)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; {expect}") from None
+
+
+def ask_recording_warnings(student, name: str, *args, expect: str) -> tuple[object, list[str]]:
+    """(the answer, the warnings the call raised, as "Category: message" lines), through the course's harness
+    call_recording_warnings (toxlab/labs/harnesses.py): the checks' own run ignores warnings."""
+    try:
+        student.function(name)
+        reply = student.harness("call_recording_warnings", [name, *args], what=f"{name}(...)")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; {expect}") from None
+    assert isinstance(reply, dict) and isinstance(reply.get("warnings"), list), f"{name}(...) gave no answer"
+    return reply.get("value"), [str(w) for w in reply["warnings"]]
+
+
 def show(x: float | None) -> str:
     return "not a number" if x is None else ("nan" if math.isnan(x) else f"{x:.4f}")
 
@@ -81,8 +105,8 @@ def ref_term_fnr(labels, scores, terms, threshold: float) -> dict[str, float]:
     return {term: bias.false_negative_rate(y[t == term], s[t == term], threshold) for term in dict.fromkeys(terms)}
 
 
-def student_fnr(student, labels, scores, terms, threshold) -> dict:
-    got = student.call("term_fnr", *data(labels, scores), list(terms), threshold)
+def student_fnr(student, labels, scores, terms, threshold, expect: str) -> dict:
+    got = ask(student, "term_fnr", *data(labels, scores), list(terms), threshold, expect=expect)
     assert isinstance(got, dict), f"term_fnr should return a dict {{term: FNR}}, got {kind(got)}"
     return got
 
@@ -96,20 +120,36 @@ SUBGROUP = [False, False, True, True, True, True, False, False, True, True]
 
 
 def test_subgroup_auc__only_the_rows_that_mention_the_identity(student):
-    got = number(student.call("subgroup_auc", *data(LABELS, SCORES, SUBGROUP)), "subgroup_auc")
     want = bias.subgroup_auc(*data(LABELS, SCORES, SUBGROUP))
-    assert close(got, want), (
-        "the AUC over the six rows where subgroup is True only (the toxic ones scored 0.4, 0.7, 0.5, the non-toxic "
-        f"0.6, 0.5, 0.3; the tie 0.5 vs 0.5 counts one half): expected {want:.4f}, got {show(got)} "
-        f"(the AUC over all ten rows is {bias.auc(LABELS, SCORES):.4f})")
+    expect = ("the AUC over the six rows where subgroup is True only (the toxic ones scored 0.4, 0.7, 0.5, the "
+              f"non-toxic 0.6, 0.5, 0.3; the tie 0.5 vs 0.5 counts one half): expected {want:.4f}")
+    got = number(ask(student, "subgroup_auc", *data(LABELS, SCORES, SUBGROUP), expect=expect), "subgroup_auc")
+    everything = bias.auc(LABELS, SCORES)
+    assert close(got, want), (f"{expect}, got {show(got)}"
+                              + (" (the AUC over all ten rows: the subgroup mask is not applied)"
+                                 if close(got, everything) else ""))
+
+
+# the subgroup's rows are the two non-toxic ones, then the two toxic ones: one class, so no AUC
+ONE_CLASS = ([1, 0, 0, 1], [0.9, 0.2, 0.7, 0.1], [False, True, True, False])
+ALL_TOXIC = ([1, 0, 0, 1], [0.9, 0.2, 0.7, 0.1], [True, False, False, True])
+ONE_CLASS_EXPECT = ("when the subgroup's rows are all toxic (or all non-toxic) the AUC is undefined: check for both "
+                    "classes yourself and return float('nan')")
 
 
 def test_subgroup_auc__one_class_gives_nan(student):
-    got = number(student.call("subgroup_auc", *data([1, 0, 0, 1], [0.9, 0.2, 0.7, 0.1],
-                                                   [False, True, True, False])), "subgroup_auc")
-    assert got is not None and math.isnan(got), (
-        "when the subgroup's rows are all toxic (or all non-toxic) the AUC is undefined: return float('nan') "
-        f"(roc_auc_score raises there, so check first); got {show(got)}")
+    got = [number(ask(student, "subgroup_auc", *data(*rows), expect=ONE_CLASS_EXPECT), "subgroup_auc")
+           for rows in (ONE_CLASS, ALL_TOXIC)]
+    assert all(math.isnan(g) for g in got), (
+        f"{ONE_CLASS_EXPECT}; got {show(got[0])} for an all-non-toxic subgroup, {show(got[1])} for an all-toxic one")
+
+
+def test_subgroup_auc__one_class_without_a_warning(student):
+    _, warned = ask_recording_warnings(student, "subgroup_auc", *data(*ONE_CLASS), expect=ONE_CLASS_EXPECT)
+    assert not warned, (
+        f"the subgroup's rows here are all non-toxic, and subgroup_auc warned ({warned[0]}): the nan must be your "
+        "own, returned before any call that warns (roc_auc_score on one class warns and returns nan in recent "
+        "scikit-learn, and raises in older ones; numpy's mean of an empty array warns too)")
 
 
 # --- exercises: bpsn and bnsp (mirror images: one helper each for the example and the empty part) ------
@@ -121,65 +161,113 @@ MIXED = {"bpsn_auc": (bias.bpsn_auc, "BPSN", "NON-toxic", "0.6, 0.5, 0.3", "TOXI
 def check_mixed_auc(student, name: str) -> None:
     """BPSN or BNSP on the ten-row example, naming the swap when the answer is the other metric."""
     reference, short, sub_kind, sub_scores, back_kind, back_scores, other = MIXED[name]
-    got = number(student.call(name, *data(LABELS, SCORES, SUBGROUP)), name)
     want = reference(*data(LABELS, SCORES, SUBGROUP))
+    expect = (f"{short}: the {sub_kind} rows that mention the identity (scores {sub_scores}) against the {back_kind} "
+              f"rows that do not ({back_scores}; a tie counts one half): expected {want:.4f}")
+    got = number(ask(student, name, *data(LABELS, SCORES, SUBGROUP), expect=expect), name)
     swapped = MIXED[f"{other.lower()}_auc"][0](*data(LABELS, SCORES, SUBGROUP))
-    assert close(got, want), (
-        f"{short}: the {sub_kind} rows that mention the identity (scores {sub_scores}) against the {back_kind} rows "
-        f"that do not ({back_scores}; a tie counts one half): expected {want:.4f}, got {show(got)}"
-        + (f" (that is {other}: the two kinds are swapped)" if close(got, swapped) else ""))
+    assert close(got, want), (f"{expect}, got {show(got)}"
+                              + (f" (that is {other}: the two kinds are swapped)" if close(got, swapped) else ""))
 
 
-def check_nan_when_a_part_is_empty(student, name: str, subgroup: list[bool], why: str) -> None:
-    got = number(student.call(name, *data([1, 0, 0, 1], [0.8, 0.3, 0.6, 0.9], subgroup)), name)
-    assert got is not None and math.isnan(got), f"{why}: return float('nan'); got {show(got)}"
+# each kind of rows empty in turn (labels [1, 0, 0, 1]): the background's kind, then the subgroup's
+EMPTY_PART = {"bpsn_auc": [([True, True, False, True],
+                            "every toxic row here mentions the identity, so BPSN has no background positives"),
+                           ([True, False, False, False],
+                            "no non-toxic row here mentions the identity, so BPSN has no subgroup negatives")],
+              "bnsp_auc": [([False, True, True, True],
+                            "every non-toxic row here mentions the identity, so BNSP has no background negatives"),
+                           ([False, True, False, False],
+                            "no toxic row here mentions the identity, so BNSP has no subgroup positives")]}
+
+
+def check_nan_when_a_part_is_empty(student, name: str) -> None:
+    for subgroup, why in EMPTY_PART[name]:
+        expect = f"{why}: return float('nan')"
+        got = number(ask(student, name, *data([1, 0, 0, 1], [0.8, 0.3, 0.6, 0.9], subgroup), expect=expect), name)
+        assert math.isnan(got), f"{expect}; got {show(got)}"
+
+
+def check_no_warning_when_a_part_is_empty(student, name: str) -> None:
+    subgroup, why = EMPTY_PART[name][0]
+    _, warned = ask_recording_warnings(student, name, *data([1, 0, 0, 1], [0.8, 0.3, 0.6, 0.9], subgroup),
+                                       expect=f"{why}: return float('nan')")
+    assert not warned, (
+        f"{why}, and {name} warned ({warned[0]}): check that both kinds have rows and return float('nan') yourself, "
+        "before any call that warns (roc_auc_score on one class warns and returns nan in recent scikit-learn, and "
+        "raises in older ones; numpy's mean of an empty array warns too)")
 
 
 def test_bpsn__subgroup_negatives_against_background_positives(student):
     check_mixed_auc(student, "bpsn_auc")
 
 
-def test_bpsn__nan_without_background_positives(student):
-    check_nan_when_a_part_is_empty(student, "bpsn_auc", [True, True, False, True],
-                                   "every toxic row here mentions the identity, so BPSN has no background positives")
+def test_bpsn__nan_when_a_kind_has_no_rows(student):
+    check_nan_when_a_part_is_empty(student, "bpsn_auc")
+
+
+def test_bpsn__no_warning_when_a_kind_has_no_rows(student):
+    check_no_warning_when_a_part_is_empty(student, "bpsn_auc")
 
 
 def test_bnsp__subgroup_positives_against_background_negatives(student):
     check_mixed_auc(student, "bnsp_auc")
 
 
-def test_bnsp__nan_without_background_negatives(student):
-    check_nan_when_a_part_is_empty(student, "bnsp_auc", [False, True, True, True],
-                                   "every non-toxic row here mentions the identity, so BNSP has no background negatives")
+def test_bnsp__nan_when_a_kind_has_no_rows(student):
+    check_nan_when_a_part_is_empty(student, "bnsp_auc")
+
+
+def test_bnsp__no_warning_when_a_kind_has_no_rows(student):
+    check_no_warning_when_a_part_is_empty(student, "bnsp_auc")
 
 
 # --- exercise: final_metric -------------------------------------------------------------------
 
 def test_final_metric__power_mean(student):
     values = [0.9, 0.6, 0.8]
-    got = [number(student.call("power_mean", values, p), "power_mean") for p in (-5, 2)]
     want = [bias.power_mean(values, p) for p in (-5, 2)]
-    assert all(close(g, w) for g, w in zip(got, want)), (
-        "M_p = (mean of v**p) ** (1/p), with the p you are given: power_mean([0.9, 0.6, 0.8], -5) is "
-        f"{want[0]:.4f} (near the smallest value; the plain mean is 0.7667) and with p=2 {want[1]:.4f}; "
-        f"got {show(got[0])} and {show(got[1])}")
+    expect = ("M_p = (mean of v**p) ** (1/p), with the p you are given: power_mean([0.9, 0.6, 0.8], -5) is "
+              f"{want[0]:.4f} (near the smallest value; the plain mean is 0.7667) and with p=2 {want[1]:.4f}")
+    got = [number(ask(student, "power_mean", values, p, expect=expect), "power_mean") for p in (-5, 2)]
+    assert all(close(g, w) for g, w in zip(got, want)), f"{expect}; got {show(got[0])} and {show(got[1])}"
 
 
 def test_final_metric__nan_values_are_left_out(student):
-    got = number(student.call("power_mean", [0.9, float("nan"), 0.7]), "power_mean")
     want = bias.power_mean([0.9, 0.7], -5)
-    assert close(got, want), (
-        "an identity whose AUC is nan is left out: power_mean([0.9, nan, 0.7]) is power_mean([0.9, 0.7]) = "
-        f"{want:.4f} (p=-5 by default); got {show(got)}")
+    expect = ("an identity whose AUC is nan is left out: power_mean([0.9, nan, 0.7]) is power_mean([0.9, 0.7]) = "
+              f"{want:.4f} (p=-5 by default)")
+    got = number(ask(student, "power_mean", [0.9, float("nan"), 0.7], expect=expect), "power_mean")
+    assert close(got, want), f"{expect}; got {show(got)}"
+
+
+def test_final_metric__nan_when_no_value_is_left(student):
+    expect = "when every value is nan (no identity has an AUC) none is left: power_mean([nan, nan]) is float('nan')"
+    got = number(ask(student, "power_mean", [float("nan"), float("nan")], expect=expect), "power_mean")
+    assert math.isnan(got), f"{expect}; got {show(got)}"
+
+
+FINAL_ARGS = (0.95, [0.9, 0.7, 0.85], [0.8, 0.75, 0.9], [0.97, 0.6, 0.99])
 
 
 def test_final_metric__weights_a_quarter_each(student):
-    args = (0.95, [0.9, 0.7, 0.85], [0.8, 0.75, 0.9], [0.97, 0.6, 0.99])
-    got = number(student.call("final_metric", *args), "final_metric")
-    want = bias.final_metric(*args)
-    assert close(got, want), (
-        "0.25 * overall AUC + 0.25 * M_-5(subgroup AUCs) + 0.25 * M_-5(BPSN AUCs) + 0.25 * M_-5(BNSP AUCs): "
-        f"final_metric(0.95, [0.9, 0.7, 0.85], [0.8, 0.75, 0.9], [0.97, 0.6, 0.99]) is {want:.4f}; got {show(got)}")
+    want = bias.final_metric(*FINAL_ARGS)
+    expect = ("0.25 * overall AUC + 0.25 * M_-5(subgroup AUCs) + 0.25 * M_-5(BPSN AUCs) + 0.25 * M_-5(BNSP AUCs): "
+              f"final_metric(0.95, [0.9, 0.7, 0.85], [0.8, 0.75, 0.9], [0.97, 0.6, 0.99]) is {want:.4f}")
+    got = number(ask(student, "final_metric", *FINAL_ARGS, expect=expect), "final_metric")
+    assert close(got, want), f"{expect}; got {show(got)}"
+
+
+def test_final_metric__uses_its_p(student):
+    want = {p: bias.final_metric(*FINAL_ARGS, p=p) for p in (1, -2)}
+    expect = ("final_metric's p is the power means' p: on the same AUCs, final_metric(..., p=1) (plain means) is "
+              f"{want[1]:.4f} and final_metric(..., p=-2) {want[-2]:.4f}")
+    got = {p: number(ask(student, "final_metric", *FINAL_ARGS, p, expect=expect), "final_metric") for p in want}
+    at_minus_five = bias.final_metric(*FINAL_ARGS)
+    assert all(close(got[p], want[p]) for p in want), (
+        f"{expect}; got {show(got[1])} and {show(got[-2])}"
+        + (" (the value for p=-5: the p given to final_metric does not reach power_mean)"
+           if any(close(got[p], at_minus_five) for p in want) else ""))
 
 
 # --- exercise: ece ------------------------------------------------------------------------------
@@ -187,52 +275,78 @@ def test_final_metric__weights_a_quarter_each(student):
 def test_ece__bins_weighted_by_their_rows(student):
     labels = [0, 0, 1, 0, 1, 1, 1, 0]
     probs = [0.05, 0.12, 0.15, 0.35, 0.62, 0.68, 0.71, 0.77]
-    got = number(student.call("expected_calibration_error", *data(labels, probs), 5), "expected_calibration_error")
     want = ref_ece(labels, probs, 5)
-    assert close(got, want), (
-        "with 5 bins over [0, 1]: [0, 0.2) holds 3 rows (1 toxic, mean P 0.107), [0.2, 0.4) 1 row, [0.4, 0.6) and "
-        "[0.8, 1] none, [0.6, 0.8) 4 rows; sum |toxic share - mean P| * (rows in bin / 8) over the bins that hold rows: "
-        f"expected {want:.4f}, got {show(got)}")
+    expect = ("with 5 bins over [0, 1]: [0, 0.2) holds 3 rows (1 toxic, mean P 0.107), [0.2, 0.4) 1 row, [0.4, 0.6) "
+              "and [0.8, 1] none, [0.6, 0.8) 4 rows; sum |toxic share - mean P| * (rows in bin / 8) over the bins that "
+              f"hold rows: expected {want:.4f}")
+    got = number(ask(student, "expected_calibration_error", *data(labels, probs), 5, expect=expect),
+                 "expected_calibration_error")
+    assert close(got, want), f"{expect}, got {show(got)}"
 
 
 def test_ece__zero_and_one(student):
-    labels = [1, 0, 1, 0, 1, 0]
-    probs = [0.0, 1.0, 1.0, 0.45, 0.55, 0.02]
-    got = number(student.call("expected_calibration_error", *data(labels, probs)), "expected_calibration_error")
+    labels = [1, 0, 1, 0, 1, 0, 1]
+    probs = [0.0, 1.0, 1.0, 0.45, 0.55, 0.02, 0.93]
     want = ref_ece(labels, probs, 10)
+    expect = ("P(toxic) = 1 belongs to the last bin [0.9, 1], with the row at 0.93 (not to a bin of its own), and 0 to "
+              f"the first [0, 0.1) (n_bins=10 by default): expected {want:.4f}")
+    got = number(ask(student, "expected_calibration_error", *data(labels, probs), expect=expect),
+                 "expected_calibration_error")
+    assert close(got, want), f"{expect}, got {show(got)}"
+
+
+def top_label_ece(labels, probs, n_bins: int) -> float:
+    """The other ECE, for the hint only: bins of confidence max(p, 1 - p), compared with accuracy at 0.5."""
+    y, p = np.asarray(labels), np.asarray(probs, dtype=np.float64)
+    confidence = np.maximum(p, 1 - p)
+    return ref_ece((p >= 0.5).astype(int) == y, confidence, n_bins)
+
+
+def test_ece__p_toxic_not_top_label(student):
+    # the low bin's and the high bin's errors have the same sign here: folded onto one confidence bin, as top-label
+    # ECE does, they cancel, so the two ECEs differ (the examples above cannot tell them apart)
+    labels = [1, 0, 0, 1, 1, 1]
+    probs = [0.1, 0.1, 0.3, 0.7, 0.9, 0.9]
+    want = ref_ece(labels, probs, 5)
+    expect = ("the bins are bins of P(toxic), each compared with its share of toxic rows: the two rows at 0.1 (one "
+              "toxic) sit in [0, 0.2) and the two at 0.9 in [0.8, 1], so with 5 bins the ECE is (2 * |0.5 - 0.1| + "
+              f"|0 - 0.3| + |1 - 0.7| + 2 * |1 - 0.9|) / 6 = {want:.4f}")
+    got = number(ask(student, "expected_calibration_error", *data(labels, probs), 5, expect=expect),
+                 "expected_calibration_error")
     assert close(got, want), (
-        "P(toxic) = 1 belongs to the last bin [0.9, 1] and 0 to the first [0, 0.1) (n_bins=10 by default), and "
-        f"the gap compares P(toxic) with the share of toxic rows, not max(p, 1-p) with accuracy: expected {want:.4f}, got {show(got)}")
+        f"{expect}; got {show(got)}"
+        + (" (the top-label ECE: it bins max(p, 1 - p) and compares it with accuracy, which puts the rows at 0.1 in "
+           "the bin of 0.9)" if close(got, top_label_ece(labels, probs, 5)) else ""))
 
 
 # --- exercise: swap ---------------------------------------------------------------------------------
 
 def test_swap__whole_words_in_their_case(student):
     text = "Gay people, gaylords and GAY pride: gay! Isn't it gay?"
-    got = student.call("swap_term", text, "gay", "straight")
     want = ref_swap(text, "gay", "straight")
-    assert got == want, (
-        "every whole-word mention in any case, the replacement in the mention's case, and 'gaylords' untouched: "
-        f"expected {want!r}, got {got!r}")
+    expect = ("every whole-word mention in any case, the replacement in the mention's case, and 'gaylords' untouched: "
+              f"expected {want!r}")
+    got = ask(student, "swap_term", text, "gay", "straight", expect=expect)
+    assert got == want, f"{expect}, got {got!r}"
 
 
 def test_swap__several_words(student):
     text = "African-American voters,  african american art\tand the African American Museum (African-american)"
-    got = student.call("swap_term", text, "african american", "native american")
     want = ref_swap(text, "african american", "native american")
-    assert got == want, (
-        "a term of two words matches with a space or a hyphen between them, every word of the replacement is "
-        "capitalized after a capital, and every other character (the double space, the tab) stays: "
-        f"expected {want!r}, got {got!r}")
+    expect = ("a term of two words matches with a space or a hyphen between them, every word of the replacement is "
+              "capitalized after a capital, and every other character (the double space, the tab) stays: "
+              f"expected {want!r}")
+    got = ask(student, "swap_term", text, "african american", "native american", expect=expect)
+    assert got == want, f"{expect}, got {got!r}"
 
 
 def test_swap__one_word_becomes_two(student):
     text = "A Muslim neighbour and a muslim-owned shop. MUSLIM!"
-    got = student.call("swap_term", text, "muslim", "asian american")
     want = ref_swap(text, "muslim", "asian american")
-    assert got == want, (
-        "the replacement may have more words than the term: 'Muslim' becomes 'Asian American', 'MUSLIM' "
-        f"'ASIAN AMERICAN', and 'A'/'a' stay as they are: expected {want!r}, got {got!r}")
+    expect = ("the replacement may have more words than the term: 'Muslim' becomes 'Asian American', 'MUSLIM' "
+              f"'ASIAN AMERICAN', and 'A'/'a' stay as they are: expected {want!r}")
+    got = ask(student, "swap_term", text, "muslim", "asian american", expect=expect)
+    assert got == want, f"{expect}, got {got!r}"
 
 
 # --- exercise: term_fnr -----------------------------------------------------------------------------
@@ -241,19 +355,20 @@ def test_term_fnr__share_of_toxic_rows_missed(student):
     labels = [1, 1, 0, 1, 1, 0, 1]
     scores = [0.3, 0.5, 0.9, 0.7, 0.2, 0.1, 0.6]
     terms = ["gay", "gay", "gay", "muslim", "muslim", "muslim", "muslim"]
-    got = student_fnr(student, labels, scores, terms, 0.5)
     want = ref_term_fnr(labels, scores, terms, 0.5)
-    assert set(got) == set(want) and all(close(number_or_none(got[t]), want[t]) for t in want), (
-        "per term: the toxic rows scored below the threshold / the toxic rows (a score equal to the threshold is "
-        f"flagged, so not missed): expected {want}, got {got}")
+    expect = ("per term: the toxic rows scored below the threshold / the toxic rows (a score equal to the threshold is "
+              f"flagged, so not missed): expected {want}")
+    got = student_fnr(student, labels, scores, terms, 0.5, expect)
+    assert set(got) == set(want) and all(close(number_or_none(got[t]), want[t]) for t in want), f"{expect}, got {got}"
 
 
 def test_term_fnr__a_term_without_toxic_rows(student):
     labels = [0, 0, 1, 1]
     scores = [0.9, 0.2, 0.8, 0.1]
     terms = ["jewish", "jewish", "deaf", "deaf"]
-    got = student_fnr(student, labels, scores, terms, 0.5)
     want = ref_term_fnr(labels, scores, terms, 0.5)
+    expect = ("every term gets an entry; a term with no toxic rows has FNR float('nan') (not 0: nothing could be "
+              f"missed): expected {want}")
+    got = student_fnr(student, labels, scores, terms, 0.5, expect)
     assert set(got) == {"jewish", "deaf"} and all(close(number_or_none(got[t]), want[t]) for t in want), (
-        "every term gets an entry; a term with no toxic rows has FNR float('nan') (not 0: nothing could be "
-        f"missed): expected {want}, got {got}")
+        f"{expect}, got {got}")
