@@ -29,6 +29,7 @@ which nbgrader then applies, and a run that was killed part-way finishes the res
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -102,9 +103,27 @@ def run_lab(out: Path, names: list[str]) -> None:
     for name in names:
         (course / name).mkdir(parents=True, exist_ok=True)
         execute_lab(name, out / name, course / name)
+    # what tests/test_notebook.py needs to check this run instead of executing the labs again: the tree it ran
+    (out / RUN_STAMP).write_text(json.dumps({"tree": tree_digest(), "labs": names, "mode": os.environ["TOXLAB_MODE"],
+                                             "data": os.environ.get("TOXLAB_DATA") or "demo"}, indent=2))
     for name in names:
         release(name, force=True)
     autograde_examples(names)
+
+
+RUN_STAMP = "run-lab.json"
+TREE_PARTS = ("toxlab/**/*.py", "source/**/*.ipynb", "course/hidden_checks/*.py", "course/*.py")
+
+
+def tree_digest(root: Path = COURSE_DIR.parent) -> str:
+    """A digest of everything a lab run depends on in this tree (the package, the notebooks, the checks), so a
+    run-lab output can be matched to the tree that made it."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted({p for part in TREE_PARTS for p in root.glob(part) if "__pycache__" not in p.parts}):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def execute_lab(name: str, out: Path, workdir: Path) -> None:
