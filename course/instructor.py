@@ -270,7 +270,33 @@ def run(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run-lab", parents=[one], help="the main job: run every lab end to end and grade two examples each")
     p.add_argument("--out", default=str(COURSE_DIR.parent / "runs" / "lab"),
                    help="folder for the executed notebooks and reports (<out>/<assignment>/)")
+    p = sub.add_parser("hub", help="run the course on a JupyterHub on this machine (course/hub/README.md)")
+    p.add_argument("action", choices=["start", "stop", "grade"],
+                   help="start: build and start it (root); grade: collect, autograde, release feedback; stop")
+    p.add_argument("--students", default="", help="start: the students' user names, comma-separated (alice,bob)")
+    p.add_argument("--instructor", default="instructor", help="start: the instructor's user name (default instructor)")
+    p.add_argument("--root", default=None, help="the hub's state folder (default /var/lib/toxlab-hub)")
+    p.add_argument("--env", default=None, help="start: the shared environment's folder (default /opt/toxlab-hub)")
+    p.add_argument("--port", type=int, default=8000, help="start: the hub's port on 127.0.0.1 (default 8000)")
+    p.add_argument("--assignment", metavar="NAME", help="grade: only this lab (default: every lab)")
+    p.add_argument("--workers", type=int, default=0, help="grade: autograde --workers N")
+    p.add_argument("--remove-users", action="store_true", help="stop: also delete the users it created, and their homes")
+    p = sub.add_parser("zip-collect", help="submissions from an LMS download (a Canvas zip) into course/submitted/")
+    p.add_argument("lab", metavar="ASSIGNMENT")
+    p.add_argument("zip", help="the zip of submissions the LMS gave (Canvas: Assignments > Download Submissions)")
     a = ap.parse_args(argv)
+    if a.command == "hub":
+        from hub import deploy  # course/hub/: needs root and the system's Python, not the course extra
+
+        root = Path(a.root) if a.root else deploy.DEFAULT_ROOT
+        if a.action == "start":
+            deploy.start(root, Path(a.env) if a.env else deploy.DEFAULT_ENV,
+                         [s for s in a.students.split(",") if s], a.instructor, a.port)
+        elif a.action == "stop":
+            deploy.stop(root, remove_users=a.remove_users)
+        else:
+            deploy.grade(root, [a.assignment] if a.assignment else None, a.workers)
+        return 0
     if getattr(a, "db_url", None):
         os.environ[GRADEBOOK_ENV] = a.db_url  # nbgrader's config reads it, here and in the nbgrader it runs
     if a.command == "autograde" and a.workers < 0:
@@ -305,6 +331,10 @@ def run(argv: list[str] | None = None) -> int:
             for_students(a.students, "generate_feedback", name, *(["--force"] if a.force else []))
     elif a.command == "export":
         nbgrader("export", f"--to={a.to}")
+    elif a.command == "zip-collect":
+        from hub import lms
+
+        return lms.zip_collect(COURSE, a.lab, Path(a.zip))
     elif a.command == "run-lab":
         ensure_bwrap()
         run_lab(Path(a.out), assignments(named))
