@@ -81,15 +81,18 @@ def test_tokenize__same_as_the_tokenizer_on_any_comments(student, texts):
 # --- cleanup ------------------------------------------------------------------------
 
 @bounded(15)
-@given(toxic=st.lists(st.integers(0, 1), min_size=1, max_size=12), flip=st.booleans(), extra=st.booleans())
-def test_cleanup__any_rows_and_columns(student, toxic, flip, extra):
+@given(toxic=st.lists(st.integers(0, 1), min_size=1, max_size=12), flip=st.booleans(), extra=st.booleans(),
+       empty=st.sets(st.integers(0, 11), max_size=3))
+def test_cleanup__any_rows_and_columns(student, toxic, flip, extra, empty):
     label = [1 - t for t in toxic] if flip else toxic
-    out = student_dataset(student, tokenized_sample(len(toxic), label=label, toxic=toxic, extra=extra))
+    empty = sorted(i for i in empty if i < len(toxic))  # rows whose comment is "" (load_jigsaw keeps them)
+    out = student_dataset(student, tokenized_sample(len(toxic), label=label, toxic=toxic, extra=extra, empty=empty))
     if sorted(out.columns) != ["attention_mask", "input_ids", "labels", "token_type_ids"]:
-        raise fail("clean_columns must keep the three model inputs and labels only", rows=len(toxic), extra_id=extra)
+        raise fail("clean_columns must keep the three model inputs and labels only", rows=len(toxic), extra_column=extra)
     labels = out.data.get("labels")
     if not (isinstance(labels, list) and all(type(x) is int for x in labels) and labels == toxic):
-        raise fail("labels must be the toxic column as integers, every row kept", toxic=toxic, label=label)
+        raise fail("labels must be the toxic column as integers, every row kept", toxic=toxic, label=label,
+                   empty_comments=empty)
 
 
 # --- metrics ------------------------------------------------------------------------
@@ -128,7 +131,7 @@ def test_metrics__macro_scores_on_any_predictions(student, data):
 
 RECIPE = {"learning_rate": 2e-5, "num_train_epochs": 3, "per_device_train_batch_size": 16,
           "per_device_eval_batch_size": 16, "weight_decay": 0.01, "eval_strategy": "epoch", "save_strategy": "epoch",
-          "load_best_model_at_end": True}
+          "load_best_model_at_end": True, "max_steps": -1}  # -1: the epochs set the length
 OVERRIDES = st.fixed_dictionaries({}, optional={
     "learning_rate": st.sampled_from([1e-5, 3e-5, 5e-5]), "num_train_epochs": st.integers(1, 5),
     "per_device_train_batch_size": st.sampled_from([8, 32]), "per_device_eval_batch_size": st.sampled_from([8, 64]),

@@ -16,6 +16,9 @@ toxlab.grading.answers.
 
 from __future__ import annotations
 
+import contextlib
+import re
+
 import numpy as np
 import pytest
 
@@ -24,6 +27,26 @@ from toxlab.grading.answers import as_float, as_ints, as_tensor, kind  # noqa: F
 from toxlab.grading.wire import obj
 from toxlab.labs import objects
 from toxlab.labs.codecs import Args, Dataset
+
+# the checker's own words when a student's function raised: "name(...) raised TypeError: ..." (toxlab.grading)
+RAISED = re.compile(r"^[\w.]+\(\.\.\.\) raised ")
+
+
+@contextlib.contextmanager
+def hint_when_it_raises(hint: str):
+    """A student's function that raises inside this block fails the check with the error *and* `hint`.
+
+    The checker's message alone ("make_training_args(...) raised TypeError: got multiple values ...") says what
+    broke but not what the exercise expects; `hint` says what the check asked for, so the verdict still teaches.
+    Only a raise of the student's code gets it: the checks' own assertions keep their own hints."""
+    try:
+        yield
+    except AssertionError as e:
+        message = str(e)
+        if not RAISED.match(message):
+            raise
+        raise AssertionError(f"{message.splitlines()[0]} -- {hint}") from None
+
 
 # --- exercise: label_counts -------------------------------------------------------
 
@@ -99,20 +122,25 @@ def test_tokenize__model_inputs_from_the_tokenizer(student):
 
 # --- exercise: cleanup ------------------------------------------------------------
 
-def tokenized_sample(n: int = 3, label=None, toxic=None, extra: bool = False) -> dict:
-    """A tokenized dataset's columns: text, the six labels, `label`, model inputs (and `id` when extra)."""
+MODEL_COLUMNS = ["attention_mask", "input_ids", "labels", "token_type_ids"]
+
+
+def tokenized_sample(n: int = 3, label=None, toxic=None, extra: bool = False, empty=()) -> dict:
+    """A tokenized dataset's columns: text, the six labels, `label`, model inputs; `extra` adds a column by another
+    name (`source`), `empty` the indices of rows whose comment is empty (load_jigsaw keeps those as "")."""
     from toxlab.data import LABELS
 
     toxic = list(toxic) if toxic is not None else [int(x) for x in np.random.default_rng(n).integers(0, 2, n)]
     n = len(toxic)
-    cols = {"comment_text": [f"comment {i}" for i in range(n)], **{c: [0] * n for c in LABELS}}
+    texts = ["" if i in empty else f"comment {i}" for i in range(n)]
+    cols = {"comment_text": texts, **{c: [0] * n for c in LABELS}}
     cols["toxic"] = toxic
     cols["insult"] = [1 - t for t in toxic]
     cols["label"] = list(label) if label is not None else list(toxic)
-    cols.update(input_ids=[[101, 7 + i, 102] for i in range(n)], token_type_ids=[[0, 0, 0]] * n,
-                attention_mask=[[1, 1, 1]] * n)
+    ids = [[101, 102] if i in empty else [101, 7 + i, 102] for i in range(n)]
+    cols.update(input_ids=ids, token_type_ids=[[0] * len(r) for r in ids], attention_mask=[[1] * len(r) for r in ids])
     if extra:
-        cols["id"] = [f"{i:016x}" for i in range(n)]
+        cols["source"] = ["wikipedia talk"] * n
     return cols
 
 
@@ -123,16 +151,29 @@ def student_dataset(student, cols: dict) -> Dataset:
 
 
 def test_cleanup__keeps_only_model_inputs_and_labels(student):
-    out = student_dataset(student, tokenized_sample(extra=True))
-    assert sorted(out.columns) == ["attention_mask", "input_ids", "labels", "token_type_ids"], (
-        "keep input_ids, token_type_ids, attention_mask and `labels`, and remove every other column, whatever it "
-        f"is called (this one also has an `id` column); got {sorted(out.columns)}")
+    cols = tokenized_sample(extra=True)
+    out = student_dataset(student, cols)
+    got = sorted(out.columns)
+    missing, left = sorted(set(MODEL_COLUMNS) - set(got)), sorted(set(got) - set(MODEL_COLUMNS))
+    assert not missing and not left, (
+        "keep exactly input_ids, token_type_ids, attention_mask and `labels`, and remove every other column, whatever it "
+        f"is called (this dataset has the Jigsaw columns and one more, `source`); missing {missing}, left in {left}")
 
 
 def test_cleanup__labels_are_the_toxic_column(student):
     out = student_dataset(student, tokenized_sample(toxic=[0, 1, 1, 0], label=[1, 0, 1, 0]))
+    assert "labels" in out.columns, f"no column named `labels` came back (the Trainer looks for that name); got {sorted(out.columns)}"
     assert as_ints(out.data.get("labels"), "labels") == [0, 1, 1, 0], (
         "`labels` should be the `toxic` column, renamed (here `label` holds something else)")
+
+
+def test_cleanup__keeps_every_row(student):
+    toxic = [0, 1, 0, 0, 1, 0]
+    out = student_dataset(student, tokenized_sample(toxic=toxic, empty=(2, 4)))
+    n = max((len(v) for v in out.data.values() if isinstance(v, list)), default=0)
+    assert n == len(toxic), (
+        f"keep every row: clean_columns changes columns only, but {n} of {len(toxic)} rows came back (two comments "
+        "here are empty, which load_jigsaw keeps as \"\": they stay, with their labels)")
 
 
 # --- exercise: metrics ------------------------------------------------------------
@@ -162,21 +203,56 @@ def test_metrics__returns_the_four_scores(student):
 
 def test_metrics__accuracy_of_the_argmax(student):
     m = student_metrics(student, LOGITS, LABELS10)
-    assert as_float(m.get("accuracy"), "accuracy") == pytest.approx(EXPECTED["accuracy"]), (
-        "the prediction is the argmax over the two logits (not `logit > 0`); accuracy here is 0.7")
+    got = as_float(m.get("accuracy"), "accuracy")
+    positive = (np.asarray(LOGITS)[:, 1] > 0).astype(int)
+    why = (": it is the accuracy of `logit > 0`; the prediction is the argmax over the two logits"
+           if got == pytest.approx(float((positive == np.asarray(LABELS10)).mean())) else
+           ": the share of rows whose argmax over the two logits equals the label")
+    assert got == pytest.approx(EXPECTED["accuracy"]), f"accuracy here is 0.7, got {got:.3f}{why}"
+
+
+def metric_mistakes(logits, labels) -> list[tuple[str, dict]]:
+    """(the mistake, the precision, recall and f1 it gives) for the common wrong averages, worked out here."""
+    from sklearn.metrics import precision_recall_fscore_support as prfs
+
+    preds = np.asarray(logits).argmax(1)
+    out = []
+    for why, (p, r, f, _) in [
+        ("the toxic class alone (average='binary', the default): use average='macro'", prfs(labels, preds, average="binary")),
+        ("weighted by class size (average='weighted'): use average='macro'", prfs(labels, preds, average="weighted")),
+        ("micro averages (average='micro'): use average='macro'", prfs(labels, preds, average="micro")),
+        ("labels and predictions swapped: call with (labels, predictions) in that order",
+         prfs(preds, labels, average="macro")),
+    ]:
+        out.append((why, {"precision": p, "recall": r, "f1": f}))
+    positive = (np.asarray(logits)[:, 1] > 0).astype(int)
+    out.append(("the scores of `logit > 0` predictions: the prediction is the argmax over the two logits",
+                dict(zip(("precision", "recall", "f1"), prfs(labels, positive, average="macro", zero_division=0)[:3]))))
+    p, r, _, _ = prfs(labels, preds, average="macro")
+    out.append(("f1 worked out from the averaged precision and recall: take sklearn's macro f1 (the mean of each "
+                "class's f1)", {"precision": p, "recall": r, "f1": 2 * p * r / (p + r)}))
+    return out
 
 
 def test_metrics__macro_precision_recall_f1(student):
     m = student_metrics(student, LOGITS, LABELS10)
     got = {k: as_float(m.get(k), k) for k in ("precision", "recall", "f1")}
     wrong = [k for k in got if got[k] != pytest.approx(EXPECTED[k])]
+    matched = [why for why, values in metric_mistakes(LOGITS, LABELS10)
+               if all(got[k] == pytest.approx(values[k]) for k in wrong)]
+    why = matched[0] if matched else "each should be the mean over both classes of that class's score (average='macro')"
     assert not wrong, (
-        f"{', '.join(wrong)} should be the macro average over both classes (average='macro', called with "
-        f"(labels, predictions) in that order; f1 as sklearn's macro f1, not from the averaged precision and recall): "
-        f"expected precision 0.667, recall 0.690, f1 0.670; got {', '.join(f'{k} {v:.3f}' for k, v in got.items())}")
+        f"{', '.join(wrong)} should be the macro average over both classes: expected precision 0.667, recall 0.690, "
+        f"f1 0.670; got {', '.join(f'{k} {v:.3f}' for k, v in got.items())}: these look like {why}"
+        if matched else
+        f"{', '.join(wrong)} should be the macro average over both classes: expected precision 0.667, recall 0.690, "
+        f"f1 0.670; got {', '.join(f'{k} {v:.3f}' for k, v in got.items())}: {why}")
 
 
 # --- exercise: training_args -------------------------------------------------------
+
+RECIPE_HINT = "make_training_args(output_dir) should build TrainingArguments with the original recipe"
+
 
 def student_args(student, output_dir: str = "grading-output", **overrides) -> dict:
     got = student.call("make_training_args", output_dir, **overrides)
@@ -185,7 +261,8 @@ def student_args(student, output_dir: str = "grading-output", **overrides) -> di
 
 
 def test_training_args__original_hyperparameters(student):
-    a = student_args(student)
+    with hint_when_it_raises(RECIPE_HINT):
+        a = student_args(student)
     got = {k: a.get(k) for k in ("learning_rate", "num_train_epochs", "per_device_train_batch_size",
                                  "per_device_eval_batch_size", "weight_decay")}
     want = {"learning_rate": 2e-5, "num_train_epochs": 3, "per_device_train_batch_size": 16,
@@ -194,26 +271,52 @@ def test_training_args__original_hyperparameters(student):
     assert not wrong, f"the original recipe is {want}; these differ: {wrong}"
 
 
+def test_training_args__length_set_by_the_epochs(student):
+    with hint_when_it_raises(RECIPE_HINT):
+        a = student_args(student)
+    steps = a.get("max_steps")
+    assert steps is None or steps <= 0, (
+        f"max_steps={steps} is set, and a positive max_steps overrides num_train_epochs: training would stop after "
+        f"{steps} steps instead of 3 epochs; remove it (a leftover from a quick test?) so the epochs set the length")
+
+
 def test_training_args__best_epoch_by_f1_every_epoch(student):
-    a = student_args(student)
+    with hint_when_it_raises(RECIPE_HINT):
+        a = student_args(student)
     assert (a.get("eval_strategy"), a.get("save_strategy")) == ("epoch", "epoch"), (
         f"evaluate and save every epoch (eval_strategy and save_strategy 'epoch'); got "
         f"{a.get('eval_strategy')!r}, {a.get('save_strategy')!r}")
-    assert a.get("load_best_model_at_end") is True and a.get("metric_for_best_model") in ("f1", "eval_f1"), (
-        "load the best model at the end (load_best_model_at_end=True), chosen by metric_for_best_model='f1'")
+    assert a.get("load_best_model_at_end") is True, (
+        "load the best model at the end (load_best_model_at_end=True); without it the last epoch is kept")
+    assert a.get("metric_for_best_model") in ("f1", "eval_f1"), (
+        f"choose the best epoch by f1 (metric_for_best_model='f1'), got {a.get('metric_for_best_model')!r}")
     assert a.get("greater_is_better") is not False, "a higher f1 is better: leave greater_is_better alone (or True)"
 
 
 def test_training_args__output_dir_and_overrides(student):
-    a = student_args(student, "runs/elsewhere", num_train_epochs=1, learning_rate=5e-5, per_device_eval_batch_size=64)
+    overrides = dict(num_train_epochs=1, learning_rate=5e-5, per_device_eval_batch_size=64)
+    with hint_when_it_raises(
+            "overrides that name a recipe setting (here num_train_epochs=1, learning_rate=5e-5, "
+            "per_device_eval_batch_size=64) must replace the recipe's value: 'got multiple values for keyword "
+            "argument' means the recipe's keyword and the override were both passed; merge them into one dict, "
+            "the overrides last ({**recipe, **overrides}), and pass that"):
+        a = student_args(student, "runs/elsewhere", **overrides)
     assert a.get("output_dir") == "runs/elsewhere", f"use the output_dir argument, got {a.get('output_dir')!r}"
     got = (a.get("num_train_epochs"), a.get("learning_rate"), a.get("per_device_eval_batch_size"))
+    if got == (3, 2e-5, 16):
+        why = "the recipe's values came back: the overrides were ignored or applied before the recipe"
+    else:
+        why = "each override should replace the recipe's value"
     assert got == (1, 5e-5, 64), (
-        "pass **overrides on to TrainingArguments, and let them win over the recipe (the run mode shortens training "
-        f"this way): num_train_epochs=1, learning_rate=5e-5, per_device_eval_batch_size=64 gave {got}")
+        "pass **overrides on to TrainingArguments, and let them win over the recipe (the run mode sets the whole "
+        f"recipe this way): num_train_epochs=1, learning_rate=5e-5, per_device_eval_batch_size=64 gave {got}: {why}")
 
 
 # --- exercise: weighted_loss -------------------------------------------------------
+#
+# Each check isolates one cause: where it can, it compares the student's compute_loss with itself (the same
+# batch under other weights, another model, num_items_in_batch) rather than with the reference, so that a
+# mistake elsewhere (say, probabilities fed to cross_entropy) fails only the check that names it.
 
 def loss_batch(labels=(0, 0, 0, 0, 1, 1), seed: int = 0, length: int = 7) -> dict:
     """A batch for compute_loss: token ids, an attention mask with padding in every other row, labels."""
@@ -223,6 +326,11 @@ def loss_batch(labels=(0, 0, 0, 0, 1, 1), seed: int = 0, length: int = 7) -> dic
     mask = np.ones((n, length), dtype=np.int64)
     mask[::2, max(1, length - 2):] = 0
     return {"input_ids": ids, "attention_mask": mask, "labels": np.asarray(labels)}
+
+
+def batch_rows(batch: dict, rows) -> dict:
+    """Some rows of a batch, as a batch of their own (each row's ids and mask unchanged, so its logits too)."""
+    return {k: v[list(rows)] for k, v in batch.items()}
 
 
 def batch_specs(batch: dict) -> dict:
@@ -261,42 +369,102 @@ def loss_value(got, what: str = "compute_loss") -> float:
     return float(got.values)
 
 
-def test_weighted_loss__matches_weighted_cross_entropy(student):
+def student_loss_value(student, weights, batch: dict, **kwargs) -> float:
+    """The loss alone (return_outputs left at its default)."""
+    return loss_value(student_loss(student, weights, batch, **kwargs)["value"])
+
+
+def close(a: float, b: float, rel: float = 1e-4) -> bool:
+    return abs(a - b) <= rel * max(1.0, abs(a), abs(b))
+
+
+def test_weighted_loss__cross_entropy_of_the_logits(student):
     batch = loss_batch()
-    loss = loss_value(student_loss(student, [0.1, 0.9], batch)["value"])
-    expected, _, _ = reference_loss(batch, [0.1, 0.9])
-    assert abs(loss - expected) < 1e-5, (
-        f"loss {loss:.4f} differs from cross_entropy(logits, labels, weight=self.class_weights) = {expected:.4f}: "
-        "weights in class order, the model run with the attention mask, logits (not probabilities) in, and the "
-        "weighted mean (sum of weighted terms / sum of the weights used)")
+    with hint_when_it_raises("compute_loss(model, inputs) with class_weights [1, 1] on a batch of 6 rows"):
+        loss = student_loss_value(student, [1.0, 1.0], batch)
+    expected, logits, _ = reference_loss(batch, [1.0, 1.0])
+    import torch
+
+    labels = torch.tensor(batch["labels"])
+    summed = expected * len(labels)
+    from_probs = float(torch.nn.functional.cross_entropy(torch.softmax(torch.tensor(logits), -1), labels))
+    if close(loss, from_probs):
+        why = "it matches cross_entropy of softmax probabilities: pass the logits, cross_entropy applies log-softmax itself"
+    elif close(loss, summed):
+        why = "it is the sum over the rows: cross_entropy's default reduction is the mean"
+    else:
+        why = ("pass the logits of model(**inputs), run on every input but the labels (attention mask included), "
+               "to cross_entropy with the labels")
+    assert close(loss, expected, 1e-5), (
+        f"with class weights [1, 1] the loss is plain cross-entropy, {expected:.4f}; got {loss:.4f}: {why}")
 
 
-def test_weighted_loss__returns_loss_and_outputs(student):
-    batch = loss_batch(labels=(1, 0, 0, 1), seed=3)
-    out = student_loss(student, [0.25, 0.75], batch, return_outputs=True)["value"]
-    assert isinstance(out, tuple) and len(out) == 2, "with return_outputs=True, return the pair (loss, outputs)"
-    expected, logits, _ = reference_loss(batch, [0.25, 0.75])
-    assert abs(loss_value(out[0]) - expected) < 1e-5, "the loss in (loss, outputs) is wrong"
-    got = out[1].get("logits") if isinstance(out[1], dict) else None
-    assert isinstance(got, wire.Tensor) and np.allclose(got.values, logits, atol=1e-5), (
-        "outputs is what model(**inputs) returned (it holds .logits), not the logits alone")
+def test_weighted_loss__weights_in_class_order(student):
+    # one Non-Toxic row and one Toxic row: every normalisation (the weights' sum, the rows, none) divides both
+    # weightings below by the same number, so the ratio of the two losses depends on the weighting alone
+    batch = loss_batch(labels=(0, 1), seed=2)
+    with hint_when_it_raises("compute_loss on a batch of one Non-Toxic row and one Toxic row"):
+        ce0, ce1 = (student_loss_value(student, [1.0, 1.0], batch_rows(batch, [i])) for i in (0, 1))
+        toxic_heavy = student_loss_value(student, [0.2, 0.8], batch)
+        non_toxic_heavy = student_loss_value(student, [0.8, 0.2], batch)
+    got = toxic_heavy / non_toxic_heavy if non_toxic_heavy else float("inf")
+    want = (0.2 * ce0 + 0.8 * ce1) / (0.8 * ce0 + 0.2 * ce1)
+    if close(got, 1.0, 1e-3):
+        why = "the class weights change nothing: pass weight=self.class_weights (the model's own outputs.loss is unweighted)"
+    elif close(got, 1 / want, 1e-3):
+        why = "the weights are applied the wrong way round: class_weights[0] is Non-Toxic's, class_weights[1] Toxic's"
+    else:
+        why = "weigh each row's cross-entropy by class_weights[its label]"
+    assert close(got, want, 1e-3), (
+        f"a row's cross-entropy counts by the weight of its own class: on one Non-Toxic and one Toxic row, the loss under "
+        f"weights [0.2, 0.8] should be {want:.3f} times the loss under [0.8, 0.2] (from your own per-row losses "
+        f"{ce0:.4f} and {ce1:.4f}), got {got:.3f}: {why}")
+
+
+def test_weighted_loss__normalised_by_the_summed_weights(student):
+    batch = loss_batch(labels=(1, 1, 1), seed=5)
+    with hint_when_it_raises("compute_loss on a batch of three Toxic rows"):
+        weighted = student_loss_value(student, [0.25, 0.75], batch)
+        plain = student_loss_value(student, [1.0, 1.0], batch)
+    assert close(weighted, plain, 1e-5), (
+        f"on a batch whose rows are all Toxic the class weights cancel out: the loss under weights [0.25, 0.75] should "
+        f"equal the loss under [1, 1] ({plain:.4f}), got {weighted:.4f}: divide the weighted sum by the sum of the "
+        "weights of the batch's labels, sum(w[y] * ce) / sum(w[y]) (what nn.CrossEntropyLoss(weight=w) computes), "
+        "not by the number of rows (.mean())")
 
 
 def test_weighted_loss__uses_the_model_it_is_given(student):
     batch = loss_batch(labels=(0, 1, 1), seed=4)
-    loss = loss_value(student_loss(student, [0.4, 0.6], batch, seed=0, call_seed=5)["value"])
-    expected, _, _ = reference_loss(batch, [0.4, 0.6], seed=5)
-    assert abs(loss - expected) < 1e-5, (
-        "run the `model` argument compute_loss receives (the Trainer may pass a wrapped model), not self.model")
+    with hint_when_it_raises("compute_loss(model, inputs) with a model other than the Trainer's own"):
+        handed_another = student_loss_value(student, [0.4, 0.6], batch, seed=0, call_seed=5)
+        its_own = student_loss_value(student, [0.4, 0.6], batch, seed=5)
+    assert close(handed_another, its_own, 1e-5), (
+        "compute_loss was handed a model other than the Trainer's own (as a wrapped or distributed model is) and its "
+        "loss changed: run the `model` argument compute_loss receives, not self.model")
 
 
 def test_weighted_loss__num_items_in_batch_changes_nothing(student):
     batch = loss_batch(labels=(1, 1, 0, 0, 0), seed=6)
-    loss = loss_value(student_loss(student, [0.3, 0.7], batch, num_items_in_batch=5)["value"])
-    expected, _, _ = reference_loss(batch, [0.3, 0.7])
-    assert abs(loss - expected) < 1e-5, (
-        "with num_items_in_batch given the loss must still be the weighted mean: do not divide by it "
+    with hint_when_it_raises("compute_loss(model, inputs, num_items_in_batch=5), as today's Trainer calls it: keep the "
+                             "scaffold's signature"):
+        with_items = student_loss_value(student, [0.3, 0.7], batch, num_items_in_batch=5)
+        without = student_loss_value(student, [0.3, 0.7], batch)
+    assert close(with_items, without, 1e-5), (
+        f"num_items_in_batch=5 changed the loss ({without:.4f} without it, {with_items:.4f} with it): leave it unused "
         "(loss_is_scaled_for_ga = False tells the Trainer to scale the loss itself)")
+
+
+def test_weighted_loss__returns_loss_and_outputs(student):
+    batch = loss_batch(labels=(1, 0, 0, 1), seed=3)
+    with hint_when_it_raises("compute_loss(model, inputs, return_outputs=True)"):
+        out = student_loss(student, [0.25, 0.75], batch, return_outputs=True)["value"]
+        alone = student_loss_value(student, [0.25, 0.75], batch)
+    assert isinstance(out, tuple) and len(out) == 2, "with return_outputs=True, return the pair (loss, outputs)"
+    assert close(loss_value(out[0], "the loss in (loss, outputs)"), alone, 1e-5), (
+        "the loss in (loss, outputs) differs from the loss returned alone: return the same loss in both cases")
+    got = out[1].get("logits") if isinstance(out[1], dict) else None
+    assert isinstance(got, wire.Tensor) and got.shape == (4, 2), (
+        f"outputs is what model(**inputs) returned (it holds .logits), not the logits alone; got {kind(out[1])}")
 
 
 # --- exercise: predict_proba -------------------------------------------------------
@@ -312,8 +480,24 @@ def reference_proba(texts: list[str], seed: int) -> np.ndarray:
     return torch.stack(rows).numpy() if rows else np.zeros((0, 2), dtype=np.float32)
 
 
+def unmasked_proba(texts: list[str], seed: int) -> np.ndarray:
+    """What a padded batch gives when the attention mask is left out (the padding read as text)."""
+    import torch
+
+    model, tok = objects.model(seed=seed), objects.tokenizer()
+    enc = tok(texts, truncation=True, max_length=256, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        return torch.softmax(model(input_ids=enc["input_ids"]).logits, -1).numpy()
+
+
+PADDING_HINT = ("texts of different lengths in one batch need padding=True in the tokenizer call, and the attention "
+                "mask it returns passed to the model (model(**batch)); or score one text at a time")
+
+
 def student_proba(student, texts: list[str], seed: int, train: bool = False) -> np.ndarray:
-    p = student.call("predict_proba", texts, obj("model", seed=seed, train=train), obj("tokenizer"))
+    with hint_when_it_raises(PADDING_HINT if len({len(t.split()) for t in texts}) > 1 else
+                             "predict_proba(texts, model, tokenizer) should return the softmax probabilities"):
+        p = student.call("predict_proba", texts, obj("model", seed=seed, train=train), obj("tokenizer"))
     assert not isinstance(p, wire.Tensor), "return a numpy array (tensor.numpy()), not a torch tensor"
     assert isinstance(p, np.ndarray), f"return a numpy array of shape (n_texts, 2), got {kind(p)}"
     assert p.shape == (len(texts), 2), f"return an array of shape (n_texts, 2) = ({len(texts)}, 2), got {p.shape}"
@@ -326,20 +510,41 @@ def test_predict_proba__probabilities(student):
         f"each row should be probabilities summing to 1: a softmax over the class dimension; rows sum to {p.sum(axis=1)}")
 
 
+def proba_mistake(p: np.ndarray, ref: np.ndarray, texts: list[str], seed: int) -> str | None:
+    """Which common mistake `p` shows against the reference rows `ref`, in words; None when none of them."""
+    import itertools
+
+    if not np.allclose(p.sum(axis=1), 1, atol=1e-4):
+        return "the rows do not sum to 1: apply torch.softmax over the classes (dim=-1) of each text's logits"
+    if np.allclose(p, ref[:, ::-1], atol=1e-4):
+        return "the two columns are swapped: column 0 is Non-Toxic, column 1 Toxic"
+    if any(np.allclose(p, ref[list(order)], atol=1e-4) for order in itertools.permutations(range(len(texts)))):
+        return "the rows are right but in another order: return them in the order of the texts"
+    if np.allclose(p, unmasked_proba(texts, seed), atol=1e-4):
+        return "the shorter texts' rows change with the padding: pass the attention mask to the model with the ids"
+    return None
+
+
 def test_predict_proba__each_text_its_row_in_order(student):
     texts = ["a medium sized comment about the article", "short", "the longest comment of the three, by far, " * 3]
     p, ref = student_proba(student, texts, seed=2), reference_proba(texts, seed=2)
     assert np.allclose(p, ref, atol=1e-4), (
-        "rows differ from softmax(model(text).logits) per text, in input order, class 0 = Non-Toxic first: "
-        "mind the attention mask when padding a batch, the order of the rows, and softmax over classes (dim=-1)")
+        f"three texts of different lengths: the rows differ from the model's probabilities: "
+        f"{proba_mistake(p, ref, texts, 2) or 'each row should be softmax(model(text).logits) for its own text'}")
 
 
 def test_predict_proba__eval_mode_and_256_tokens(student):
     texts = ["word " * 300, "a short one"]
     p, ref = student_proba(student, texts, seed=3, train=True), reference_proba(texts, seed=3)
-    assert np.allclose(p, ref, atol=1e-4), (
-        "with a model handed over in training mode, and a 300-word text: call model.eval() (dropout off) and "
-        "truncate to max_length=256")
+    if np.allclose(p, ref, atol=1e-4):
+        return
+    if np.allclose(p[1], ref[1], atol=1e-4):
+        why = "the 300-word text's row differs: truncate to max_length=256 tokens (truncation=True alone cuts at 512)"
+    else:  # the mistakes the other checks name first, else dropout: the one cause left that changes every row
+        why = proba_mistake(p, ref, texts, 3) or (
+            "the rows differ from the model's own in eval mode: the model was handed over in training mode, so call "
+            "model.eval() (dropout off) before scoring")
+    raise AssertionError(f"a 300-word text and a short one, model in training mode: {why}")
 
 
 # --- exercise: identity_gap ---------------------------------------------------------
