@@ -53,6 +53,7 @@ class Attribution:
     p_toxic: float  # the model's P(toxic) for the full text (NaN when no model was asked)
     level: str = "token"  # "token" (word pieces) or "word"; words() merges only pieces
     delta: float | None = None  # ig only: sum(scores) - (F(text) - F(baseline)), Captum's convergence delta
+    p_baseline: float | None = None  # ig only: P(toxic | baseline), so that completeness can be read off
 
     def __post_init__(self):
         self.scores = np.asarray(self.scores, dtype=float).reshape(-1)
@@ -60,10 +61,16 @@ class Attribution:
             raise ValueError(f"Attribution: {len(self.tokens)} tokens but scores of shape {self.scores.shape}; "
                              "give one score per token.")
 
-    def words(self, reduce: str = "sum") -> "Attribution":
-        """The same attribution merged into words (see merge_words); word-level ones are copied as they are."""
+    def words(self, reduce: str = "sum", merge: Callable | None = None) -> "Attribution":
+        """The same attribution merged into words (see merge_words); word-level ones are copied as they are.
+
+        merge: another merge(tokens, scores) -> (words, word_scores) to use instead (lab 6b passes the
+        student's own, so that their exercise feeds the pictures and tables after it)."""
         if self.level == "word":
             return dataclasses.replace(self, tokens=list(self.tokens), scores=self.scores.copy())
+        if merge is not None:
+            words, scores = merge(list(self.tokens), self.scores.copy())
+            return dataclasses.replace(self, tokens=list(words), scores=np.asarray(scores, dtype=float), level="word")
         words, scores = merge_words(self.tokens, self.scores, reduce)
         return dataclasses.replace(self, tokens=words, scores=scores, level="word")
 
@@ -177,9 +184,9 @@ def gradient_x_input(model, tokenizer, text: str, max_length: int = MAX_LENGTH) 
     return Attribution(text, pieces, scores.float().cpu().numpy(), "gxi", float(p.item()))
 
 
-def _baseline_ids(tokenizer, ids, content: list[int], baseline: str):
-    """The input ids with every content piece replaced by [PAD] or [MASK]; [CLS] and [SEP] kept."""
-    token = {"pad": tokenizer.pad_token_id, "mask": tokenizer.mask_token_id}[baseline]
+def _baseline_ids(tokenizer, ids, content: list[int], baseline: str | int):
+    """The input ids with every content piece replaced by [PAD] or [MASK] (or a token id); [CLS] and [SEP] kept."""
+    token = int(baseline) if _is_token_id(baseline) else {"pad": tokenizer.pad_token_id, "mask": tokenizer.mask_token_id}[baseline]
     if token is None:
         raise ValueError(f"integrated_gradients: baseline={baseline!r} but the tokenizer has no such token; "
                          f"use another of {BASELINES}.")
@@ -188,16 +195,26 @@ def _baseline_ids(tokenizer, ids, content: list[int], baseline: str):
     return out
 
 
-def integrated_gradients(model, tokenizer, text: str, n_steps: int = 32, baseline: str = "pad",
+def _is_token_id(baseline) -> bool:
+    return isinstance(baseline, (int, np.integer)) and not isinstance(baseline, bool)
+
+
+def integrated_gradients(model, tokenizer, text: str, n_steps: int = 32, baseline: str | int = "pad",
                          max_length: int = MAX_LENGTH, internal_batch_size: int | None = None) -> Attribution:
     """Integrated gradients of P(toxic) over the word-embedding layer, from an all-[PAD] (or [MASK], zero) text.
 
-    Scores sum to P(toxic | text) - P(toxic | baseline) up to `delta` (shrinks as n_steps grows)."""
+    baseline: "pad", "mask" or "zero", or a token id whose embedding fills every content piece (lab 6b's
+    students pick one). Scores sum to P(toxic | text) - P(toxic | baseline) (the Attribution's p_toxic and
+    p_baseline) up to `delta`, which shrinks (not always steadily) as n_steps grows."""
     import torch
     from captum.attr import IntegratedGradients, LayerIntegratedGradients
 
-    if baseline not in BASELINES:
-        raise ValueError(f"integrated_gradients: baseline={baseline!r}; use one of {', '.join(BASELINES)}.")
+    if not (_is_token_id(baseline) or baseline in BASELINES):
+        raise ValueError(f"integrated_gradients: baseline={baseline!r}; use one of {', '.join(BASELINES)}, "
+                         "or a token id.")
+    if _is_token_id(baseline) and not 0 <= int(baseline) < model.get_input_embeddings().num_embeddings:
+        raise ValueError(f"integrated_gradients: baseline={baseline} is no token id of this model "
+                         f"(0..{model.get_input_embeddings().num_embeddings - 1}).")
     ids, content, pieces = _encode(tokenizer, text, max_length)
     device = _device(model)
     ids = ids.to(device)
@@ -212,19 +229,23 @@ def integrated_gradients(model, tokenizer, text: str, n_steps: int = 32, baselin
             ig = IntegratedGradients(lambda e, m: _p_toxic_from_embeddings(model, e, m))
             attr, delta = ig.attribute(emb, baselines=base, additional_forward_args=(mask,), n_steps=n_steps,
                                        internal_batch_size=internal_batch_size, return_convergence_delta=True)
+            with torch.inference_mode():
+                p_baseline = float(_p_toxic_from_embeddings(model, base, mask)[0].item())
         else:
             def forward(input_ids, attention_mask):  # (batch, 2): target picks the toxic column
                 logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
                 return torch.softmax(logits.float(), dim=-1)
 
             lig = LayerIntegratedGradients(forward, model.get_input_embeddings())
-            attr, delta = lig.attribute(ids, baselines=_baseline_ids(tokenizer, ids, content, baseline),
+            base_ids = _baseline_ids(tokenizer, ids, content, baseline)
+            attr, delta = lig.attribute(ids, baselines=base_ids,
                                         additional_forward_args=(mask,), target=TOXIC, n_steps=n_steps,
                                         internal_batch_size=internal_batch_size, return_convergence_delta=True)
+            p_baseline = float(_p_toxic_ids(model, tokenizer, base_ids.tolist())[0])
     scores = attr.sum(-1)[0, content]  # (n_pieces,); [CLS]/[SEP] equal their baseline, so score 0
     p_toxic = float(_p_toxic_ids(model, tokenizer, ids.tolist())[0])
     return Attribution(text, pieces, scores.detach().float().cpu().numpy(), "ig", p_toxic,
-                       delta=float(delta.sum().item()))
+                       delta=float(delta.sum().item()), p_baseline=p_baseline)
 
 
 @contextlib.contextmanager
