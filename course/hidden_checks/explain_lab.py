@@ -4,7 +4,8 @@ The grade cells' hidden regions call toxlab.grading.check(..., hidden=True). Eac
 student's function with the reference in toxlab/labs/explain_lab/checks.py on inputs that
 Hypothesis generates with a fixed seed and a bounded number of examples: sentences with repeated
 words, ties among the scores, every k from 1 to 100, word pieces in runs, terms inside longer words,
-multi-word terms. A failure shows only a message that stands literally here, then the failing input.
+multi-word terms, and for Integrated Gradients other texts, baselines, step counts and tolerances (one
+that no step count reaches). A failure shows only a message that stands literally here, then the failing input.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from toxlab.grading.wire import obj
 from toxlab.labs.explain_lab.checks import (
     close,
     ref_comprehensiveness,
+    ref_ig,
+    ref_ig_steps,
     ref_merge,
     ref_occlusion,
     ref_sufficiency,
     ref_term_share,
     scorer,
+    token_id,
 )
 
 VOCAB = ["you", "are", "an", "idiot", "stupid", "great", "edit", "the", "page", "thanks"]
@@ -87,6 +91,39 @@ def test_merge_words__any_pieces(student, tokens, data):
     if not ok or merged is None or len(merged) != len(want) or not all(close(g, w) for g, w in zip(merged, want)):
         raise fail("merge_pieces must join ## pieces to their word, sum their scores and drop only the specials",
                    tokens=tokens, scores=scores)
+
+
+# --- integrated_gradients ----------------------------------------------------------------------
+
+def ig_answer_or_none(got):
+    """(scores, delta, n_steps) as plain numbers, or None when the answer is not shaped like one."""
+    if not (isinstance(got, (list, tuple)) and len(got) == 3):
+        return None
+    scores, delta, n = got
+    if isinstance(scores, wire.Tensor):
+        scores = scores.values
+    if isinstance(scores, np.ndarray) and scores.ndim == 2 and scores.shape[0] == 1:
+        scores = scores[0]
+    scores = floats_or_none(scores)
+    if isinstance(delta, wire.Tensor):
+        delta = delta.values
+    delta = number_or_none(delta)
+    return (scores, delta, n) if scores is not None and delta is not None and type(n) is int else None
+
+
+@bounded(8)
+@given(words=st.lists(st.sampled_from(VOCAB), min_size=1, max_size=6), baseline=st.sampled_from(["[PAD]", "[MASK]", "[UNK]"]),
+       steps=st.sampled_from([(4, 16, 64), (2, 8, 32), (8,), (3, 6, 12, 24)]), tol=st.sampled_from([0.2, 0.05, 0.01, 1e-9]))
+def test_integrated_gradients__any_text_baseline_and_steps(student, words, baseline, steps, tol):
+    text = " ".join(words)
+    got = ig_answer_or_none(student.call("ig_scores", obj("model"), obj("tokenizer"), text, token_id(baseline),
+                                         steps, tol))
+    n = ref_ig_steps(text, token_id(baseline), steps, tol)
+    want, delta, _, _ = ref_ig(text, token_id(baseline), n)
+    if (got is None or got[2] != n or len(got[0]) != len(want)
+            or not np.allclose(got[0], want, atol=1e-4, rtol=1e-3) or abs(got[1] - delta) > 1e-4):
+        raise fail("ig_scores must give Captum's scores and delta at the first step count with |delta| < tol, else the last",
+                   text=text, baseline=baseline, steps=steps, tol=tol)
 
 
 # --- top_k --------------------------------------------------------------------------------

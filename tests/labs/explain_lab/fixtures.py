@@ -1,4 +1,4 @@
-"""Student-style submissions for the six autograded exercises of lab 6b (explain_lab).
+"""Student-style submissions for the seven autograded exercises of lab 6b (explain_lab).
 
 Written by a reviewer from the exercise texts alone, before looking at the checks. Each WRONG entry
 holds one realistic mistake in an otherwise working cell; each CORRECT entry is a differently
@@ -15,8 +15,9 @@ fixture matrix).
 
 A cell source replaces the whole solution cell of the release notebook; it may use the
 globals the notebook's setup cells define (np, math, re, score, model, tokenizer). Comprehensiveness
-and sufficiency take a ranking of the words, not their scores, so that a wrong top_k (exercise 3)
-costs only exercise 3.
+and sufficiency take a ranking of the words, not their scores, so that a wrong top_k (exercise 4)
+costs only exercise 4. The Integrated Gradients fixtures (exercise 3) import torch and Captum themselves,
+as the solution cell does.
 """
 
 from labs import cell_source as _src
@@ -354,7 +355,396 @@ _MERGE_CORRECT = [
 
 
 # ---------------------------------------------------------------------------
-# Exercise 3: top_k
+# Exercise 3: ig_scores (Integrated Gradients with Captum)
+# ---------------------------------------------------------------------------
+
+_IG_WRONG = [
+    ("sums_over_the_tokens", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    break
+            return attributions.sum(dim=1)[0].tolist(), delta.item(), n_steps
+        '''), "Sums the attributions over the tokens (axis 1) instead of the embedding size: one number per dimension."),
+    ("baseline_aliases_the_input", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids  # the same tensor: setting its pieces changes the input too
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    break
+            return attributions.sum(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "No .clone(): the baseline is the input itself, so the path has length 0 and every score is 0."),
+    ("baseline_replaces_cls_and_sep", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = torch.full_like(ids, baseline_id)
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    break
+            return attributions.sum(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "Fills the whole baseline with baseline_id, [CLS] and [SEP] too."),
+    ("normalised_like_the_tutorial", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    break
+            scores = attributions.sum(dim=-1)[0]
+            scores = scores / torch.norm(scores)  # as Captum's BERT tutorial does
+            return scores.tolist(), delta.item(), n_steps
+        '''), "Divides the scores by their norm (as Captum's BERT tutorial does): they no longer add up."),
+    ("toxic_logit", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def toxic_logit(input_ids):
+                return model(input_ids=input_ids).logits[:, 1]
+
+            lig = LayerIntegratedGradients(toxic_logit, model.get_input_embeddings())
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    break
+            return attributions.sum(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "Attributes the toxic logit, not P(toxic): the scores add up to a change in logits."),
+    ("mean_over_the_embedding", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    break
+            return attributions.mean(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "Averages over the embedding size instead of summing: the scores shrink and no longer add up."),
+    ("ignores_baseline_id", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = tokenizer.pad_token_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    break
+            return attributions.sum(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "Always builds the baseline from [PAD], whatever baseline_id it is given."),
+    ("whole_embeddings_module", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            # the embeddings module, as in Captum's BERT tutorial: word + position embeddings, then LayerNorm
+            lig = LayerIntegratedGradients(p_toxic, model.bert.embeddings)
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    break
+            return attributions.sum(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "Integrates over the whole embeddings module (after its LayerNorm), not the word-embedding layer."),
+    ("signed_delta_below_tol", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if delta.item() < tol:
+                    break
+            return attributions.sum(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "Compares delta, not |delta|, with tol: any negative delta, however large, stops the search."),
+    ("always_the_most_steps", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            n_steps = max(steps)  # the most steps is the most precise
+            attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                return_convergence_delta=True)
+            return attributions.sum(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "Ignores the delta: always takes the most steps, not the first step count within tol."),
+    ("first_step_count_only", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            n_steps = steps[0]  # the fastest
+            attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                return_convergence_delta=True)
+            return attributions.sum(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "Too few steps: always the first step count, whatever its delta."),
+    ("last_step_count_within_tol", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            best = None
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    best = (attributions, delta, n_steps)  # no break: a later one overwrites it
+            attributions, delta, n_steps = best if best is not None else (attributions, delta, n_steps)
+            return attributions.sum(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "Keeps going after the first step count within tol (no break), so it returns the last one within it."),
+    ("none_when_no_count_is_within_tol", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    return attributions.sum(dim=-1)[0].tolist(), delta.item(), n_steps
+        '''), "Returns only from inside the loop: when no step count gets |delta| under tol it returns None."),
+    ("returns_the_size_of_delta", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            baseline = ids.clone()
+            baseline[0, 1:-1] = baseline_id
+
+            def p_toxic(input_ids):
+                return torch.softmax(model(input_ids=input_ids).logits, dim=-1)[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            for n_steps in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps,
+                                                    return_convergence_delta=True)
+                delta = abs(delta.item())
+                if delta < tol:
+                    break
+            return attributions.sum(dim=-1)[0].tolist(), delta, n_steps
+        '''), "Returns |delta|, not delta: a negative delta's sign, which completeness needs, is lost."),
+]
+
+_IG_CORRECT = [
+    ("softmax_rows_target_and_mask", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            enc = tokenizer(text, return_tensors="pt").to(model.device)
+            ids, mask = enc["input_ids"], enc["attention_mask"]
+            base = ids.clone()
+            base[:, 1:-1] = baseline_id
+
+            def forward(input_ids, attention_mask):  # (batch, 2); target=1 picks P(toxic)
+                return torch.softmax(model(input_ids=input_ids, attention_mask=attention_mask).logits, dim=-1)
+
+            lig = LayerIntegratedGradients(forward, model.get_input_embeddings())
+            for n in steps:
+                attr, delta = lig.attribute(ids, baselines=base, additional_forward_args=(mask,), target=1,
+                                            n_steps=n, return_convergence_delta=True)
+                if abs(float(delta)) < tol:
+                    break
+            return attr.sum(-1).squeeze(0).detach().cpu().numpy(), float(delta), n
+        ''')),
+    ("integrated_gradients_on_the_embeddings", _src('''
+        import torch
+        from captum.attr import IntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            base_ids = ids.clone()
+            base_ids[0, 1:-1] = baseline_id
+            embed = model.get_input_embeddings()
+            x, x0 = embed(ids).detach(), embed(base_ids).detach()
+            # the same straight path, between the two texts' word embeddings
+            ig = IntegratedGradients(lambda e: torch.softmax(model(inputs_embeds=e).logits, dim=-1)[:, 1])
+            for n in steps:
+                attr, delta = ig.attribute(x, baselines=x0, n_steps=n, return_convergence_delta=True)
+                if abs(delta.item()) < tol:
+                    break
+            return [float(v) for v in attr.sum(dim=2)[0]], delta.item(), int(n)
+        ''')),
+    ("index_loop_tensor_answers", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            input_ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)
+            baseline = input_ids.clone()
+            baseline[0, 1:input_ids.shape[1] - 1] = baseline_id
+            lig = LayerIntegratedGradients(lambda i: model(input_ids=i).logits.softmax(-1)[:, 1],
+                                           model.get_input_embeddings())
+            i = 0
+            while True:
+                attributions, delta = lig.attribute(input_ids, baselines=baseline, n_steps=steps[i],
+                                                    return_convergence_delta=True)
+                if delta.abs().item() < tol or i == len(steps) - 1:
+                    return attributions.sum(-1)[0], delta, steps[i]
+                i += 1
+        ''')),
+    ("special_tokens_mask", _src('''
+        import torch
+        from captum.attr import LayerIntegratedGradients
+
+
+        def ig_scores(model, tokenizer, text, baseline_id, steps, tol):
+            enc = tokenizer(text, return_tensors="pt", return_special_tokens_mask=True)
+            ids = enc["input_ids"].to(model.device)
+            special = enc["special_tokens_mask"].bool().to(model.device)
+            baseline = torch.where(special, ids, torch.full_like(ids, baseline_id))
+
+            def p_toxic(batch_ids):
+                probs = torch.softmax(model(input_ids=batch_ids).logits, dim=-1)
+                return probs[:, 1]
+
+            lig = LayerIntegratedGradients(p_toxic, model.get_input_embeddings())
+            result = None
+            for n in steps:
+                attributions, delta = lig.attribute(ids, baselines=baseline, n_steps=n, return_convergence_delta=True)
+                result = (attributions.sum(dim=-1)[0].tolist(), delta.item(), n)
+                if abs(result[1]) < tol:
+                    break
+            return result
+        ''')),
+]
+
+
+# ---------------------------------------------------------------------------
+# Exercise 4: top_k
 # ---------------------------------------------------------------------------
 
 _TOP_K_WRONG = [
@@ -376,6 +766,11 @@ _TOP_K_WRONG = [
         def top_k(scores, k):
             return np.argsort(-np.asarray(scores, dtype=float))[:k].tolist()
         '''), "np.argsort's default sort is not stable: tied scores may come out in any order."),
+    ("argsort_of_negated_list", _src('''
+        def top_k(scores, k):
+            order = np.argsort([-s for s in scores])  # highest first
+            return [int(i) for i in order[:k]]
+        '''), "np.argsort of the negated scores, default sort: past 16 scores, ties may leave their order."),
     ("values_not_positions", _src('''
         def top_k(scores, k):
             return sorted(scores, reverse=True)[:k]
@@ -450,7 +845,7 @@ _TOP_K_CORRECT = [
 
 
 # ---------------------------------------------------------------------------
-# Exercise 4: comprehensiveness
+# Exercise 5: comprehensiveness
 # ---------------------------------------------------------------------------
 
 _COMPREHENSIVENESS_WRONG = [
@@ -589,7 +984,7 @@ _COMPREHENSIVENESS_CORRECT = [
 
 
 # ---------------------------------------------------------------------------
-# Exercise 5: sufficiency
+# Exercise 6: sufficiency
 # ---------------------------------------------------------------------------
 
 _SUFFICIENCY_WRONG = [
@@ -699,7 +1094,7 @@ _SUFFICIENCY_CORRECT = [
 
 
 # ---------------------------------------------------------------------------
-# Exercise 6: p_toxic_given_term
+# Exercise 7: p_toxic_given_term
 # ---------------------------------------------------------------------------
 
 _TERM_WRONG = [
@@ -826,6 +1221,7 @@ _TERM_CORRECT = [
 WRONG = {
     "occlusion": _OCCLUSION_WRONG,
     "merge_words": _MERGE_WRONG,
+    "integrated_gradients": _IG_WRONG,
     "top_k": _TOP_K_WRONG,
     "comprehensiveness": _COMPREHENSIVENESS_WRONG,
     "sufficiency": _SUFFICIENCY_WRONG,
@@ -835,6 +1231,7 @@ WRONG = {
 CORRECT = {
     "occlusion": _OCCLUSION_CORRECT,
     "merge_words": _MERGE_CORRECT,
+    "integrated_gradients": _IG_CORRECT,
     "top_k": _TOP_K_CORRECT,
     "comprehensiveness": _COMPREHENSIVENESS_CORRECT,
     "sufficiency": _SUFFICIENCY_CORRECT,
@@ -843,22 +1240,25 @@ CORRECT = {
 
 
 SOLUTION_CELL = {
-    "occlusion": "occlusion_scores", "merge_words": "merge_pieces", "top_k": "top_k",
+    "occlusion": "occlusion_scores", "merge_words": "merge_pieces", "integrated_gradients": "ig_scores", "top_k": "top_k",
     "comprehensiveness": "comprehensiveness", "sufficiency": "sufficiency", "term_toxicity": "p_toxic_given_term",
 }
 
 # points per autograded exercise, as in the source notebook
-POINTS = {"occlusion": 2, "merge_words": 1, "top_k": 1, "comprehensiveness": 2, "sufficiency": 1, "term_toxicity": 2}
+POINTS = {"occlusion": 2, "merge_words": 1, "integrated_gradients": 2, "top_k": 1, "comprehensiveness": 2, "sufficiency": 1, "term_toxicity": 2}
 
 # two per exercise through real autograde: one a visible check catches, one a subtler one
 THROUGH_AUTOGRADE = [("occlusion", "removes_every_copy"), ("occlusion", "absolute_change"),
                      ("merge_words", "averages_pieces"), ("merge_words", "dict_by_word"),
+                     ("integrated_gradients", "baseline_replaces_cls_and_sep"),
+                     ("integrated_gradients", "none_when_no_count_is_within_tol"),
                      ("top_k", "reversed_argsort"), ("top_k", "unstable_argsort"),
                      ("comprehensiveness", "del_shifts_positions"), ("comprehensiveness", "empty_text_is_zero"),
                      ("sufficiency", "rank_order"), ("sufficiency", "keeps_every_copy"),
                      ("term_toxicity", "substring"), ("term_toxicity", "word_set_misses_phrases")]
 # numpy and pandas answers through the real wire
 CORRECT_THROUGH_AUTOGRADE = [("occlusion", "numpy_array_result"), ("merge_words", "bincount_word_ids"),
+                             ("integrated_gradients", "index_loop_tensor_answers"),
                              ("top_k", "lexsort_numpy_result"), ("comprehensiveness", "numpy_delete"),
                              ("sufficiency", "numpy_mask"), ("term_toxicity", "pandas_str_contains")]
 
