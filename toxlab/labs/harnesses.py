@@ -56,7 +56,8 @@ def call_recording_warnings(ns: dict, name: str, *args, **kwargs) -> dict:
 
 
 def _warning_line(w) -> str:
-    """"Category: first line", short; the message is the student's code's, so it may refuse to print."""
+    """A warning as "Category: its message's first line", cut short (the message comes from the student's code,
+    which may make it refuse to print)."""
     try:
         text = str(w.message).splitlines()[0] if str(w.message) else ""
     except Exception:  # noqa: BLE001
