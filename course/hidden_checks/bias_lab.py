@@ -34,7 +34,7 @@ def scored_rows(draw, min_size: int = 0):
     return labels, scores, subgroup
 
 
-def answer(student, message: str, name: str, *args, **inputs):
+def answer(student, message: str, name: str, *args, **inputs) -> object:
     """student.call(name, *args); when the student's function raises, fail(message, inputs): the check's own
     literal message and the input, which the checker shows (an exception's text is the student's, and hidden)."""
     try:

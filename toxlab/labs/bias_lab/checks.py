@@ -52,7 +52,7 @@ def close(a: float | None, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or (not math.isnan(a) and not math.isnan(b) and abs(a - b) < 1e-9)
 
 
-def ask(student, name: str, *args, expect: str, **kwargs):
+def ask(student, name: str, *args, expect: str, **kwargs) -> object:
     """student.call(name, *args, **kwargs); when the student's function raises (or is not defined yet) the
     failure still says what the check expects, after the exception: the exercise's hint, not the exception alone."""
     try:
