@@ -1405,8 +1405,9 @@ SOLUTION_CELL = {
 # points per autograded exercise, as in the source notebook
 POINTS = {"subgroup_auc": 1, "bpsn": 1, "bnsp": 1, "final_metric": 2, "ece": 2, "swap": 2, "term_fnr": 1}
 
-# two per exercise through real autograde: one a visible check catches, one a subtler one
-THROUGH_AUTOGRADE = [("subgroup_auc", "all_rows"), ("subgroup_auc", "ties_count_zero"),
+# two per exercise through real autograde: one a visible check catches, one a subtler one (bare_sklearn: only the
+# warning tells it apart, which the checks see through the executor's harness call_recording_warnings)
+THROUGH_AUTOGRADE = [("subgroup_auc", "all_rows"), ("subgroup_auc", "bare_sklearn"),
                      ("bpsn", "swapped_with_bnsp"), ("bpsn", "half_for_undefined"),
                      ("bnsp", "all_negatives"), ("bnsp", "ordinal_ranks"),
                      ("final_metric", "arithmetic_mean"), ("final_metric", "nan_identity_check"),
