@@ -85,3 +85,72 @@ def test_bootstrap_interval_brackets_the_estimate_and_narrows_with_rows():
     assert bootstrap_interval(roc_auc_score, y, p, n_boot=100, seed=3) == bootstrap_interval(roc_auc_score, y, p, n_boot=100, seed=3)
     decided = (p >= 0.5).astype(int)
     assert macro_f1(y, decided) == pytest.approx(f1_score(y, decided, average="macro"))
+
+
+# --- the threshold that holds (issue #29): expected macro F1 at a stated prevalence ---------------
+
+def _population(n, prevalence, rng):
+    y = (rng.random(n) < prevalence).astype(int)
+    return y, np.where(y == 1, rng.beta(5, 2, n), rng.beta(1.2, 6, n))
+
+
+def test_expected_macro_f1_at_the_rows_own_prevalence_is_their_macro_f1():
+    from toxlab.metrics import expected_f1_by_threshold
+
+    t, f1 = expected_f1_by_threshold(Y, LOGITS[:, 1], Y.mean())
+    t_emp, f1_emp = macro_f1_by_threshold(Y, LOGITS[:, 1])
+    assert f1.max() == pytest.approx(f1_emp.max()) and t[np.argmax(f1)] == pytest.approx(t_emp[np.argmax(f1_emp)])
+
+
+def _pooled_argmax_at(labels, p, prevalence):
+    """A plausible wrong rule: the argmax of macro F1 on the pooled rows, whatever their class mix."""
+    return choose_threshold(labels, p)
+
+
+@pytest.mark.parametrize("rule,holds", [("threshold_choice", True), ("pooled argmax", False)])
+def test_the_pools_class_mix_does_not_move_the_threshold(rule, holds):
+    """An enriched pool (half toxic, like the cpu subset's leftovers) must give the threshold of a natural one."""
+    from toxlab.metrics import threshold_choice
+
+    rng = np.random.default_rng(1)
+    y_big, p_big = _population(50_000, 0.096, rng)
+    best = choose_threshold(y_big, p_big)
+    pos, neg = np.flatnonzero(y_big == 1)[:3000], np.flatnonzero(y_big == 0)[:3000]
+    idx = np.r_[pos, neg]  # 50% toxic
+    choose = (lambda y, p: threshold_choice(y, p, 0.096, n_boot=100)["threshold"]) if rule == "threshold_choice" \
+        else (lambda y, p: _pooled_argmax_at(y, p, 0.096))
+    chosen = choose(y_big[idx], p_big[idx])
+    assert (abs(chosen - best) < 0.05) is holds, (chosen, best)
+
+
+def test_the_bagged_threshold_is_steadier_than_one_argmax_on_a_small_split():
+    """~500 validation rows (48 toxic) as in train(): the bagged choice loses less F1 on the population."""
+    from toxlab.metrics import macro_f1, threshold_choice
+
+    rng = np.random.default_rng(0)
+    y_big, p_big = _population(50_000, 0.096, rng)
+    at = lambda t: macro_f1(y_big, (p_big >= t).astype(int))  # noqa: E731
+    one, bagged = [], []
+    for k in range(15):
+        y, p = _population(500, 0.096, rng)
+        one.append(at(choose_threshold(y, p)))
+        bagged.append(at(threshold_choice(y, p, 0.096, n_boot=100, seed=k)["threshold"]))
+    assert np.mean(bagged) > np.mean(one) and np.std(bagged) < np.std(one)
+
+
+def test_threshold_choice_reports_its_intervals_and_refuses_bad_input():
+    from toxlab.metrics import threshold_choice
+
+    y, p = _population(3000, 0.1, np.random.default_rng(2))
+    c = threshold_choice(y, p, 0.096, n_boot=100)
+    assert c["threshold_interval"][0] <= c["threshold"] <= c["threshold_interval"][1]
+    assert c["f1_interval"][0] <= c["f1"] <= c["f1_interval"][1] and c["prevalence"] == 0.096
+    assert c["rows"] == 3000 and c["toxic"] == y.sum()
+    assert threshold_choice(y, p, 0.096, n_boot=50, seed=3) == threshold_choice(y, p, 0.096, n_boot=50, seed=3)
+    # a rarer class wants a stricter cut
+    assert threshold_choice(y, p, 0.01, n_boot=50)["threshold"] > c["threshold"]
+    for bad in (0, 1, 1.5, -0.1):
+        with pytest.raises(ValueError, match="prevalence"):
+            threshold_choice(y, p, bad)
+    with pytest.raises(ValueError, match="one class"):
+        threshold_choice(np.zeros(10), p[:10], 0.1)

@@ -81,3 +81,15 @@ def test_but_changes_only_what_it_names():
     assert PRESETS["cpu"] == cpu  # the preset itself is untouched
     with pytest.raises(ValueError, match="choose one of"):
         get_preset("fast")
+
+
+def test_subset_indices_are_the_rows_training_subset_draws(demo_dir):
+    """train() scores the pool rows outside subset_indices as unseen: they must be exactly the ones
+    training_subset leaves out, enriched or stratified."""
+    from toxlab.data import load_jigsaw
+    from toxlab.recipe import subset_indices, training_subset
+
+    pool = load_jigsaw(demo_dir, verbose=False)["train"]
+    for n, share in ((100, 0.3), (100, None), (None, None), (10_000, None)):
+        idx = subset_indices(pool, n, share, seed=7)
+        assert pool.select(idx)["comment_text"] == training_subset(pool, n, share, seed=7)["comment_text"]

@@ -71,3 +71,28 @@ def test_bad_values_name_the_key_and_the_fix():
     with pytest.raises(ValueError, match="toxlab_lexical_weight.*retrain"):
         saved.model_lexical_weight(Model())
 
+
+
+def test_heldout_scores_and_the_thresholds_prevalence_round_trip(tmp_path):
+    """train() saves the scores the threshold was chosen from and the prevalence it assumes (issue #29); a
+    folder without them (lab 6a's, older ones) reads as None, not as an error."""
+    from types import SimpleNamespace
+
+    from toxlab.metrics import threshold_choice
+
+    p, y = [0.1, 0.93, 0.2, 0.875, 0.05, 0.6], [0, 1, 0, 1, 0, 0]
+    saved.write_heldout_scores(tmp_path, p, y, ["validation"] * 3 + ["unseen"] * 3)
+    back = saved.read_heldout_scores(tmp_path)
+    assert back == {"p_toxic": p, "label": y, "source": ["validation"] * 3 + ["unseen"] * 3}
+    assert saved.read_heldout_scores(tmp_path / "none") is None
+    with pytest.raises(ValueError, match="three sequences"):
+        saved.write_heldout_scores(tmp_path, p, y[:-1], ["x"] * 6)
+    model = SimpleNamespace(config=SimpleNamespace(update=lambda d: model.config.__dict__.update(d)))
+    assert saved.model_prevalence(model) is None and saved.model_threshold_choice(model) is None
+    choice = threshold_choice(y, p, 0.2, n_boot=20)
+    saved.set_threshold(model, choice["threshold"], choice)
+    assert saved.model_prevalence(model) == 0.2 and saved.model_threshold_choice(model) == choice
+    assert saved.model_threshold(model) == choice["threshold"]
+    model.config.toxlab_prevalence = 1.5
+    with pytest.raises(ValueError, match="toxlab_prevalence"):
+        saved.model_prevalence(model)

@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 import datasets
 import pytest
 import torch
@@ -246,3 +248,41 @@ def test_layerwise_rates_shrink_from_head_to_embeddings(tmp_path, tiny_model):
                               class_weights=torch.tensor([0.5, 0.5]), layer_lr_decay=0.5)
     lr = trainer.args.learning_rate
     assert sorted({g["lr"] for g in trainer.create_optimizer().param_groups}) == pytest.approx([lr / 8, lr / 4, lr / 2, lr])
+
+
+# --- the threshold: chosen from every row training did not see, at a stated prevalence (issue #29) ---
+
+def test_threshold_comes_from_unseen_rows_at_a_stated_prevalence(demo_dir, tmp_path, minilm_tokenizer):
+    from toxlab.metrics import threshold_choice
+    from toxlab.models import load_classifier
+    from toxlab.saved import model_prevalence, model_threshold_choice, read_heldout_scores
+
+    data = load_jigsaw(demo_dir, verbose=False)
+    res = _small_train(demo_dir, tmp_path, minilm_tokenizer, tmp_path / "m", prevalence=0.2)
+    held = read_heldout_scores(tmp_path / "m")
+    sources = np.asarray(held["source"])
+    n_val = round(PRESETS["quick"].validation_size * len(data["train"]))
+    # validation rows plus the pool rows the 200-row subset left out (capped per class)
+    assert (sources == "validation").sum() == n_val and (sources == "unseen").sum() > 200
+    assert len(held["p_toxic"]) < len(data["train"]) - 200 + 1  # never a row training used
+    model, _ = load_classifier(tmp_path / "m")
+    choice = model_threshold_choice(model)
+    assert model_prevalence(model) == pytest.approx(0.2) and choice["prevalence"] == pytest.approx(0.2)
+    assert res.threshold == pytest.approx(choice["threshold"])
+    lo, hi = choice["threshold_interval"]
+    assert lo <= res.threshold <= hi and choice["f1_interval"][0] <= choice["f1"] <= choice["f1_interval"][1]
+    # the saved scores re-derive the saved threshold exactly (what `toxlab evaluate --prevalence` relies on)
+    again = threshold_choice(held["label"], held["p_toxic"], 0.2, seed=42)
+    assert again["threshold"] == pytest.approx(res.threshold)
+    meta = json.loads((tmp_path / "m" / "toxlab_training.json").read_text())
+    assert meta["threshold_choice"]["rows"] == len(held["label"])
+
+
+def test_default_prevalence_is_trains_own_share(demo_dir, tmp_path, minilm_tokenizer):
+    from toxlab.saved import read_config
+
+    data = load_jigsaw(demo_dir, verbose=False)
+    _small_train(demo_dir, tmp_path, minilm_tokenizer, tmp_path / "m", max_steps=1)
+    assert read_config(tmp_path / "m")["toxlab_prevalence"] == pytest.approx(np.mean(data["train"]["label"]))
+    with pytest.raises(ValueError, match="prevalence"):
+        _small_train(demo_dir, tmp_path, minilm_tokenizer, tmp_path / "bad", prevalence=1.5)

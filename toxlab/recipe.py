@@ -149,11 +149,14 @@ def stratified_subsample(ds, n: int, seed: int = 0, column: str = "label"):
     """A subset of n rows with the class ratio of `column` kept; the whole set when n >= len."""
     if n >= len(ds):
         return ds
+    return ds.select(_stratified_keep(np.asarray(ds[column]), n, seed))
+
+
+def _stratified_keep(y: np.ndarray, n: int, seed: int) -> np.ndarray:
     from sklearn.model_selection import train_test_split
 
-    idx = np.arange(len(ds))
-    keep, _ = train_test_split(idx, train_size=n, stratify=np.asarray(ds[column]), random_state=seed)
-    return ds.select(np.sort(keep))
+    keep, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
+    return np.sort(keep)
 
 
 def enriched_subsample(ds, n: int, positive_share: float, seed: int = 0, column: str = "label"):
@@ -162,17 +165,29 @@ def enriched_subsample(ds, n: int, positive_share: float, seed: int = 0, column:
     The full Jigsaw train set has ten times more toxic rows than a CPU can train on in minutes; drawing
     the subset toxic-enriched shows the model more kinds of toxicity per step. The validation split,
     which picks the threshold, must keep the real prevalence: draw it before this."""
+    return ds.select(_enriched_keep(np.asarray(ds[column]), n, positive_share, seed))
+
+
+def _enriched_keep(y: np.ndarray, n: int, positive_share: float, seed: int) -> np.ndarray:
     if not 0.0 < positive_share < 1.0:
         raise ValueError(f"positive_share={positive_share}: must lie strictly between 0 and 1.")
-    y = np.asarray(ds[column])
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
-    n = min(n, len(ds))
+    n = min(n, len(y))
     n_pos = min(len(pos), round(n * positive_share))
     n_neg = min(len(neg), n - n_pos)
     n_pos = min(len(pos), n - n_neg)  # give spare slots back to the positives when negatives run out
     rng = np.random.default_rng(seed)
     keep = np.concatenate([rng.choice(pos, n_pos, replace=False), rng.choice(neg, n_neg, replace=False)])
-    return ds.select(np.sort(keep))
+    return np.sort(keep)
+
+
+def subset_indices(pool, n: int | None, toxic_share: float | None = None, seed: int = 42) -> np.ndarray:
+    """The pool rows (sorted indices) `training_subset` draws; the rest are rows training never sees, which
+    train() scores to choose the threshold."""
+    if not n or n >= len(pool) and not toxic_share:
+        return np.arange(len(pool))
+    y = np.asarray(pool["label"])
+    return _enriched_keep(y, n, toxic_share, seed) if toxic_share else _stratified_keep(y, n, seed)
 
 
 def training_subset(pool, n: int | None, toxic_share: float | None = None, seed: int = 42):

@@ -7,14 +7,20 @@
         toxlab_calibration          how T and b were fitted (method, rows, ECE and NLL before and after)
         toxlab_lexical_weight       w, the TF-IDF part's share of the toxic margin (toxlab.lexical)
         toxlab_format               this module's FORMAT_VERSION when the folder was written
+        toxlab_prevalence           the share of toxic comments the threshold assumes (train(prevalence=...)), when known
+        toxlab_threshold_choice     how train() chose the threshold: method, rows, toxic rows, bootstrap intervals
+                                    of the threshold and of the expected macro F1 (toxlab.metrics.threshold_choice)
     <folder>/lexical.npz            the TF-IDF part, when toxlab_lexical_weight is set
     <folder>/toxlab_training.json   what train() did: preset, recipe, seed, validation size, rows, scores
     <folder>/toxlab_validation.csv  the validation rows the threshold was chosen on (comment_text, label),
                                     when the saver had them (lab 6a's notebook, save_model_folder)
+    <folder>/toxlab_heldout.csv     P(toxic) and label of every row the threshold was chosen from (validation and
+                                    unseen pool rows; column source), so that `toxlab evaluate --prevalence P`
+                                    re-derives the threshold for another prevalence without retraining
 
 Format versions: 0 is every folder written before this module existed (no toxlab_format key); 1 adds
-the key and nothing else, so both load the same way. The optional toxlab_validation.csv came later without a
-version change: a reader that does not know it ignores it, and one that does falls back when it is absent. A reader meeting a newer version than it knows
+the key and nothing else, so both load the same way. The optional toxlab_validation.csv, toxlab_heldout.csv,
+toxlab_prevalence and toxlab_threshold_choice came later without a version change: a reader that does not know it ignores it, and one that does falls back when it is absent. A reader meeting a newer version than it knows
 refuses it with the fix (upgrade toxlab) instead of guessing. tests/fixtures/saved_v0 is a version-0
 folder that must keep loading and predicting the same probabilities.
 
@@ -37,6 +43,8 @@ TEMPERATURE_KEY = "toxlab_temperature"
 SHIFT_KEY = "toxlab_logit_shift"
 CALIBRATION_KEY = "toxlab_calibration"
 LEXICAL_WEIGHT_KEY = "toxlab_lexical_weight"
+PREVALENCE_KEY = "toxlab_prevalence"
+THRESHOLD_CHOICE_KEY = "toxlab_threshold_choice"
 # what further fine-tuning makes stale: a temperature fitted to other weights calibrates nothing
 CALIBRATION_KEYS = (TEMPERATURE_KEY, SHIFT_KEY, CALIBRATION_KEY)
 
@@ -44,6 +52,7 @@ CONFIG_FILE = "config.json"
 LEXICAL_FILE = "lexical.npz"
 TRAINING_FILE = "toxlab_training.json"
 VALIDATION_FILE = "toxlab_validation.csv"
+HELDOUT_FILE = "toxlab_heldout.csv"
 
 DEFAULT_THRESHOLD = 0.5  # equals argmax for two classes; used when a model carries no tuned threshold
 
@@ -108,9 +117,24 @@ def model_lexical_weight(model) -> float | None:
 # writing a model's keys before save_pretrained
 # ---------------------------------------------------------------------------
 
-def set_threshold(model, threshold: float) -> None:
-    """Store the decision threshold in the model's config (saved with it)."""
+def set_threshold(model, threshold: float, choice: dict | None = None) -> None:
+    """Store the decision threshold in the model's config (saved with it); with `choice`
+    (toxlab.metrics.threshold_choice), also the prevalence it assumes and how it was chosen."""
     model.config.update({THRESHOLD_KEY: float(threshold), FORMAT_KEY: FORMAT_VERSION})
+    if choice is not None:
+        model.config.update({PREVALENCE_KEY: float(choice["prevalence"]), THRESHOLD_CHOICE_KEY: dict(choice)})
+
+
+def model_prevalence(model) -> float | None:
+    """The prevalence the saved threshold assumes, or None (a folder saved without it: lab 6a's, older ones)."""
+    return _saved_number(model, PREVALENCE_KEY, lambda p: 0.0 < p < 1.0, "a prevalence lies strictly between 0 and 1",
+                         "retrain the model, or pass --threshold")
+
+
+def model_threshold_choice(model) -> dict | None:
+    """How train() chose the saved threshold (method, rows, intervals), or None."""
+    choice = getattr(model.config, THRESHOLD_CHOICE_KEY, None)
+    return dict(choice) if choice else None
 
 
 def set_calibration(model, record: dict) -> None:
@@ -207,6 +231,33 @@ def read_validation(folder: str | os.PathLike) -> tuple[list[str], list[int]] | 
         raise ValueError(f"{path}: needs the columns comment_text and label; delete the file to fall back to "
                          "re-carving the validation split.")
     return [r["comment_text"] for r in rows], [int(r["label"]) for r in rows]
+
+
+def write_heldout_scores(folder: str | os.PathLike, p_toxic, label, source) -> Path:
+    """Write the scored rows the threshold was chosen from (p_toxic, label, source) beside a saved model."""
+    p_toxic, label, source = [float(x) for x in p_toxic], [int(y) for y in label], [str(x) for x in source]
+    if not len(p_toxic) == len(label) == len(source):
+        raise ValueError(f"held-out scores: {len(p_toxic)} scores, {len(label)} labels, {len(source)} sources; "
+                         "pass three sequences of one length.")
+    path = Path(folder) / HELDOUT_FILE
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["p_toxic", "label", "source"])
+        writer.writerows(zip((repr(p) for p in p_toxic), label, source))
+    return path
+
+
+def read_heldout_scores(folder: str | os.PathLike) -> dict | None:
+    """The held-out scores saved with a model as {"p_toxic", "label", "source"} lists, or None when absent."""
+    path = Path(folder) / HELDOUT_FILE
+    if not path.is_file():
+        return None
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if rows and not {"p_toxic", "label"} <= set(rows[0]):
+        raise ValueError(f"{path}: needs the columns p_toxic and label; retrain the model to rewrite it.")
+    return {"p_toxic": [float(r["p_toxic"]) for r in rows], "label": [int(r["label"]) for r in rows],
+            "source": [r.get("source", "") for r in rows]}
 
 
 def save_model_folder(folder: str | os.PathLike, model, tokenizer, threshold: float, validation=None,

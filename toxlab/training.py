@@ -15,11 +15,14 @@ from . import saved
 from .data import class_counts
 from .inference import predict_logits, probabilities
 from .lexical import attach_lexical, detach_lexical, fit_lexical, model_lexical, save_lexical
-from .metrics import choose_threshold, compute_metrics, scores
-from .recipe import DEFAULT_PRESET, class_weights, get_preset, split_validation, training_args, training_subset
+from .metrics import check_prevalence, choose_threshold, compute_metrics, scores, threshold_choice
+from .recipe import DEFAULT_PRESET, class_weights, get_preset, split_validation, subset_indices, training_args
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 CHECKPOINTS = "checkpoints"  # subfolder of the output folder that holds resumable checkpoints
+# Unseen pool rows scored for the threshold, at most this many per class: the rates are per class, so a
+# capped draw of each class is as unbiased as all of them, and scoring 3,000 rows costs ~1 min on 2 cores.
+HELDOUT_PER_CLASS = 1500
 
 
 # ---------------------------------------------------------------------------
@@ -153,6 +156,7 @@ class TrainResult:
     temperature: float | None = None  # fitted on validation when train(calibrate=...), else None
     augmentation: dict | None = None  # what train(augment=...) added: method, rows_added, ...
     shift: float | None = None  # the toxic-logit shift fitted with T (calibrate="platt"), else None
+    threshold_choice: dict | None = None  # how the threshold was chosen: prevalence, rows, intervals (metrics.threshold_choice)
 
 
 def _check_output_dir(out: Path, resume: bool, overwrite: bool) -> None:
@@ -182,6 +186,7 @@ def train(
     augment_max_rows: int | None = None,
     lexical: bool = True,
     calibrate: bool | str = False,
+    prevalence: float | None = None,
     **overrides,
 ) -> TrainResult:
     """Fine-tune with class weights; keep the best epoch by F1; save model, tokenizer and threshold.
@@ -195,7 +200,11 @@ def train(
     "temperature" a temperature alone (toxlab.calibration), and saves them with the model; the threshold
     is then tuned on the calibrated validation probabilities.
     lexical=False leaves out the preset's TF-IDF part (toxlab.lexical): the transformer alone, as the
-    lab notebooks train it, so that before/after comparisons change one thing."""
+    lab notebooks train it, so that before/after comparisons change one thing.
+    prevalence: the share of toxic comments where the model will be used (default: data["train"]'s own).
+    The threshold maximises the expected macro F1 at it, from the true- and false-positive rates on every
+    row training did not use (validation plus the pool rows the subset left out; toxlab.metrics.threshold_choice);
+    it is saved with that prevalence and bootstrap intervals, and the scores with it (toxlab_heldout.csv)."""
     # --- 1. validate up front ---
     recipe = get_preset(preset)
     if "train" not in data:
@@ -209,6 +218,8 @@ def train(
 
         if augment not in METHODS:
             raise ValueError(f"augment={augment!r}: choose one of {list(METHODS)} (or None).")
+    if prevalence is not None:
+        check_prevalence(prevalence)
     out = Path(output_dir)
     _check_output_dir(out, resume, overwrite)
 
@@ -221,7 +232,11 @@ def train(
     if "extra" in data:  # rows for training only (never validation: it must keep the real prevalence)
         train_split = concatenate_datasets([train_split, data["extra"].cast(train_split.features)])
     limit = max_train_samples if max_train_samples is not None else recipe.max_train_samples
-    train_split = training_subset(train_split, limit, recipe.toxic_share, seed=seed)
+    drawn = subset_indices(train_split, limit, recipe.toxic_share, seed=seed)
+    unseen = _unseen_rows(train_split, drawn, seed)  # pool rows the subset left out: evidence for the threshold
+    train_split = train_split.select(drawn) if len(drawn) < len(train_split) else train_split
+    if prevalence is None:  # train's own share of toxic rows: the extra rows are no random sample
+        prevalence = float(np.mean(data["train"]["label"]))
     augmentation = None
     if augment is not None:  # after the subset, so the added rows are not sampled away
         from .augment import augment_dataset
@@ -263,12 +278,23 @@ def train(
         calibration = calibration_record(logits, val_split["label"], method=calibrate)
         calibration.update({"fitted_on": "validation split of train()", "rows": len(val_split),
                             "threshold_before": threshold})
-        temperature, shift, threshold = calibration["temperature"], calibration["shift"], calibration["threshold"]
+        temperature, shift = calibration["temperature"], calibration["shift"]
         probs = probabilities(logits, temperature, shift)[:, 1]
+    # the threshold from every scored row training never saw (validation + unseen pool rows), at `prevalence`
+    unseen_p = (probabilities(predict_logits(unseen["comment_text"], trainer.model, tokenizer, max_length=recipe.max_length),
+                              temperature, shift)[:, 1] if len(unseen) else np.zeros(0))
+    heldout = {"p_toxic": np.r_[probs, unseen_p],
+               "label": np.r_[val_split["label"], unseen["label"]].astype(int),
+               "source": ["validation"] * len(val_split) + ["unseen"] * len(unseen)}
+    choice = threshold_choice(heldout["label"], heldout["p_toxic"], prevalence, seed=seed)
+    choice["validation_argmax"] = threshold  # what the old rule (argmax on validation alone) would have saved
+    threshold = choice["threshold"]
+    if calibrate:
+        calibration["threshold"] = threshold
     validation = scores(val_split["label"], probs, threshold)
 
     # --- 7. save best model + tokenizer + threshold (+ temperature) ---
-    saved.set_threshold(trainer.model, threshold)
+    saved.set_threshold(trainer.model, threshold, choice)
     if calibrate:
         saved.set_calibration(trainer.model, calibration)
     trainer.save_model(str(out))
@@ -276,7 +302,7 @@ def train(
         if blend is not None:
             save_lexical(model_lexical(trainer.model), out)
         meta = {"preset": preset, "recipe": asdict(recipe), "seed": seed, "threshold": threshold,
-                "validation": validation, "lexical_weight": blend,
+                "validation": validation, "lexical_weight": blend, "threshold_choice": choice,
                 "train_rows": len(train_split), "validation_rows": len(val_split),
                 "validation_size": None if "validation" in data else size,
                 "augmentation": augmentation, "temperature": temperature, "logit_shift": shift,
@@ -285,4 +311,14 @@ def train(
         saved.write_training_meta(out, meta)
         # the rows the threshold was chosen on, so calibration and the labs never re-carve a different split
         saved.write_validation(out, val_split["comment_text"], val_split["label"])
-    return TrainResult(out, threshold, validation, trainer, temperature, augmentation, shift)
+        saved.write_heldout_scores(out, **heldout)  # so `toxlab evaluate --prevalence` re-derives without retraining
+    return TrainResult(out, threshold, validation, trainer, temperature, augmentation, shift, choice)
+
+
+def _unseen_rows(pool, drawn: np.ndarray, seed: int):
+    """The pool rows outside `drawn`, at most HELDOUT_PER_CLASS of each class (seeded)."""
+    rest = np.setdiff1d(np.arange(len(pool)), drawn)
+    y = np.asarray(pool["label"])[rest]
+    rng = np.random.default_rng(seed)
+    keep = [rng.choice(rest[y == c], min(HELDOUT_PER_CLASS, int((y == c).sum())), replace=False) for c in (0, 1)]
+    return pool.select(np.sort(np.concatenate(keep)).astype(int))
