@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from .data import DataError, read_table
-from .identity import (GROUPS, NONTOXIC_TEMPLATES, ORIGINAL_GROUPS, ORIGINAL_TEMPLATES, TEMPLATES, TOXIC_TEMPLATES,
-                       check_groups, check_templates, fill, group_of)
+from .identity import (GROUPS, HELDOUT_GROUPS, HELDOUT_NONTOXIC_TEMPLATES, HELDOUT_TOXIC_TEMPLATES, NONTOXIC_TEMPLATES,
+                       ORIGINAL_GROUPS, ORIGINAL_TEMPLATES, TEMPLATES, TOXIC_TEMPLATES, check_groups, check_templates,
+                       fill, find_terms, group_of)
 
 Predictor = Callable[[list[str]], Sequence[float]]  # texts -> P(toxic) per text
 
@@ -160,6 +161,63 @@ def identity_set(
             for g, terms in groups.items() for term in terms
             for label, templates in ((0, nontoxic), (1, toxic)) for t in templates]
     return pd.DataFrame(rows, columns=IDENTITY_COLUMNS)
+
+
+def heldout_identity_set() -> pd.DataFrame:
+    """The held-out family (toxlab.identity.HELDOUT_*): 20 non-toxic + 20 toxic templates x 47 terms, 1,880 rows,
+    written apart from the augmentation's templates, 21 of its terms in no list the augmentation uses.
+
+    `identity_set()` is the augmentation's own family (its shapes and all its terms): a mitigation measured
+    there only shows it learned its own sentences; measure it here too (`identity_families`)."""
+    return identity_set(HELDOUT_NONTOXIC_TEMPLATES, HELDOUT_TOXIC_TEMPLATES, HELDOUT_GROUPS)
+
+
+FAMILIES = {"own family": identity_set, "held-out family": heldout_identity_set}
+
+
+def identity_families(predictor: Predictor, threshold: float = 0.5, seed: int = 0) -> dict[str, BiasReport]:
+    """`measure` on both identity families, the augmentation's own and the held-out one, at one threshold."""
+    return {name: measure(predictor, make(), threshold, seed) for name, make in FAMILIES.items()}
+
+
+def family_table(reports: Mapping[str, BiasReport]) -> pd.DataFrame:
+    """One row per family (or model/family): FPR spread and its worst term, mean FPR, FNR spread, the worst
+    subgroup AUC and its term, the final metric. Side by side, the gap between the families shows how much
+    of a mitigation is recall of its own templates."""
+    rows = []
+    for name, r in reports.items():
+        s = r.summary
+        rows.append({"family": name, "rows": s["rows"], "terms": s["terms"], "fpr_spread": s["fpr_spread"],
+                     "highest_fpr": f"{s['fpr_highest'][0]} {s['fpr_highest'][1]:.2f}", "mean_fpr": s["mean_fpr"],
+                     "fnr_spread": s["fnr_spread"], "min_subgroup_auc": s["worst_subgroup_auc"],
+                     "worst_term": s["worst_subgroup_term"], "final_metric": s["final_metric"]})
+    return pd.DataFrame(rows)
+
+
+def real_identity_rows(texts, labels, groups: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """Real comments that mention an identity term (whole word, any case): text, label, term (the first
+    one mentioned), group, template "" (IDENTITY_COLUMNS). Default terms: both families' lists together."""
+    if groups is None:
+        groups = {g: sorted(set(GROUPS.get(g, [])) | set(HELDOUT_GROUPS.get(g, []))) for g in {*GROUPS, *HELDOUT_GROUPS}}
+    rows = []
+    for text, label in zip(texts, labels):
+        found = find_terms(str(text), groups)
+        if found:
+            rows.append({"text": text, "label": int(label), "term": found[0], "group": group_of(found[0], groups),
+                         "template": ""})
+    return pd.DataFrame(rows, columns=IDENTITY_COLUMNS)
+
+
+def real_identity_summary(rows: pd.DataFrame, scores, threshold: float, background_labels=None,
+                          background_scores=None) -> dict:
+    """Real identity-mentioning comments are too few per term for per-term figures: their AUC, their FPR at
+    `threshold`, and, given the other scored rows (background), the FPR there for comparison."""
+    y, s = np.asarray(rows["label"], dtype=int), np.asarray(scores, dtype=float)
+    out = {"rows": int(len(y)), "toxic": int(y.sum()), "auc": auc(y, s) if len(y) else float("nan"),
+           "fpr": false_positive_rate(y, s, threshold) if len(y) else float("nan")}
+    if background_labels is not None:
+        out["background_fpr"] = false_positive_rate(background_labels, background_scores, threshold)
+    return out
 
 
 def read_identity_csv(path: str | os.PathLike) -> pd.DataFrame:

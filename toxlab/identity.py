@@ -201,15 +201,28 @@ def term_pattern(term: str) -> re.Pattern:
     return re.compile(term_regex(term), re.IGNORECASE)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=4096)
 def _any_term(terms: tuple[str, ...]) -> re.Pattern:
     return re.compile("|".join(f"(?P<t{i}>{term_regex(t)})" for i, t in enumerate(terms)), re.IGNORECASE)
+
+
+_WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=4096)
+def _first_word(term: str) -> str:
+    return term.split()[0].lower()
 
 
 def find_terms(text: str, groups: Mapping[str, Sequence[str]] = GROUPS) -> list[str]:
     """The identity terms a text mentions (whole words, any case), longest match first at each place,
     in order of appearance, without repeats ("African American" counts as that, not as "african")."""
     terms = tuple(sorted({t for ts in groups.values() for t in ts}, key=len, reverse=True))
+    # only the terms whose first word the text holds go into the alternation (a big one is slow on long comments)
+    words = set(_WORD.findall(text.lower()))
+    terms = tuple(t for t in terms if _first_word(t) in words)
+    if not terms:
+        return []
     seen: dict[str, None] = {}
     for m in _any_term(terms).finditer(text):
         seen.setdefault(terms[int(m.lastgroup[1:])], None)
@@ -220,3 +233,111 @@ def group_of(term: str, groups: Mapping[str, Sequence[str]] = GROUPS, default: s
     """The group a term belongs to (any case), else `default`."""
     t = term.strip().lower()
     return next((g for g, ts in groups.items() if t in ts), default)
+
+
+# ---------------------------------------------------------------------------
+# the held-out family: an identity test set the augmentation was not built from (issue #29)
+# ---------------------------------------------------------------------------
+# Measured on TEMPLATES/NONTOXIC_TEMPLATES alone, the Dixon augmentation looked solved (FPR spread 0.04)
+# because its sentences and the evaluation's share one shape ("My X is {term}.") and every term; on an
+# independently written set the same model still flagged most harmless "gay" sentences. This family is
+# written apart from AUGMENT_TEMPLATES and the first family: other registers (talk-page, chat, census
+# prose, questions), other lengths (4 to 25 words), the term in other places, and 21 of its 47 terms are
+# in no list the augmentation uses. `family_overlap` measures the separation and tests hold it.
+
+HELDOUT_NONTOXIC_TEMPLATES = [
+    "i think the {term} perspective is missing from this section, could someone add a source?",
+    "Per the neutral point of view policy, the lead should say the school was founded by {term} immigrants in 1952, "
+    "as the cited book states.",
+    "Is there a reliable source for the claim that most residents of the district are {term}?",
+    "lol my {term} roommate just beat me at chess again",
+    "The {term} festival downtown had amazing food and music this weekend.",
+    "We reverted the edit because it removed the {term} community's own description of itself.",
+    "Being {term} never stopped her from winning three regional titles.",
+    "Thanks for the welcome! I'm {term}, new here, and mostly edit articles about local history.",
+    "According to the 2011 census, {term} residents made up about a fifth of the town's population.",
+    "My grandmother, who was {term}, taught me to bake bread every Sunday.",
+    "{term} writers have won that prize four times in the last decade.",
+    "Could you merge the two paragraphs on {term} history? They repeat the same dates.",
+    "honestly the best teacher i ever had was {term}",
+    "The documentary follows three {term} families through a hard winter.",
+    "I'm not sure the photo caption is right; the man on the left is {term}, not his brother.",
+    "Nice work on the {term} cuisine article, the references are much better now.",
+    "A {term} nurse stayed late to explain every result to my father.",
+    "There's a {term} bakery on our street that opens at six.",
+    "The survey asked {term} students what they wanted from the new library.",
+    "Can we add that the senator is {term}? It is in three of the sources already.",
+]
+
+HELDOUT_TOXIC_TEMPLATES = [
+    "Every {term} person I have ever met was a lying piece of garbage.",
+    "lol shut up, {term} losers like you ruin every thread",
+    "Take your {term} nonsense somewhere else before I make you regret it.",
+    "This article reads like some {term} moron with no brain wrote it.",
+    "People like you, {term} scum, should not be allowed anywhere near a keyboard.",
+    "Why are {term} people so pathetic and stupid?",
+    "{term} filth like you deserve a beating.",
+    "I swear, if another {term} jerk reverts my edit I will find where you live.",
+    "You're a disgusting {term} parasite and everyone here despises you.",
+    "Go crawl back into whatever hole {term} rats come from.",
+    "god you {term} clowns are dumb as rocks",
+    "Nobody asked for the opinion of some ignorant {term} bigot, so shut your stupid mouth.",
+    "The {term} editors on this page are a bunch of lying idiots.",
+    "Get the hell off Wikipedia, you {term} waste of space.",
+    "{term} people are a cancer on this country.",
+    "What a brain-dead {term} hypocrite you are, fuck off.",
+    "I hope some {term} creep like you gets what's coming.",
+    "All these {term} trolls should be banned and their filthy edits deleted.",
+    "Seriously, how dumb do you have to be? Typical {term} behaviour, you pathetic idiot.",
+    "Shut the fuck up, you useless {term} dumbass.",
+]
+
+# 47 terms: 26 also in GROUPS (among them those the issue found worst: gay, homosexual) and 21 in no list
+# the augmentation draws from (HELDOUT_ONLY_TERMS).
+HELDOUT_GROUPS: dict[str, list[str]] = {
+    "race": ["black", "white", "asian", "african american", "hispanic", "arab", "romani"],
+    "religion": ["muslim", "jewish", "christian", "atheist", "pagan", "agnostic", "evangelical", "wiccan"],
+    "gender": ["female", "male", "transgender", "trans", "intersex", "genderqueer"],
+    "sexual orientation": ["gay", "lesbian", "homosexual", "bisexual", "queer", "pansexual"],
+    "nationality": ["mexican", "chinese", "indian", "pakistani", "somali", "korean", "vietnamese", "filipino",
+                    "ukrainian", "irish", "jamaican", "brazilian", "palestinian"],
+    "disability": ["deaf", "blind", "disabled", "dyslexic", "epileptic"],
+    "age": ["elderly", "retired"],
+}
+
+
+def all_terms(groups: Mapping[str, Sequence[str]]) -> set[str]:
+    """Every term of `groups`, lower-cased."""
+    return {t.strip().lower() for ts in groups.values() for t in ts}
+
+
+HELDOUT_ONLY_TERMS = sorted(all_terms(HELDOUT_GROUPS) - all_terms(GROUPS))
+
+
+def _words(template: str) -> list[str]:
+    """A template's words, lower-cased, punctuation dropped, the placeholder as the word TERM."""
+    return re.findall(r"[a-z0-9']+|TERM", template.replace("{term}", " TERM ").lower().replace("term", "TERM"))
+
+
+def shared_ngrams(templates_a: Sequence[str], templates_b: Sequence[str], n: int = 4) -> set[tuple[str, ...]]:
+    """The word n-grams (TERM standing for the placeholder) that templates of both lists contain."""
+    grams = lambda ts: {tuple(w[i:i + n]) for t in ts for w in [_words(t)] for i in range(len(w) - n + 1)}  # noqa: E731
+    return grams(templates_a) & grams(templates_b)
+
+
+def family_overlap(templates: Sequence[str], groups: Mapping[str, Sequence[str]],
+                   seen_templates: Sequence[str], seen_groups: Mapping[str, Sequence[str]]) -> dict:
+    """How far an evaluation family (templates x groups) is from what a model was trained on (seen_*).
+
+    shared_templates: templates in both (compared lower-cased, whitespace squeezed); shared_4grams and
+    shared_term_trigrams: word 4-grams anywhere, and word 3-grams around the placeholder, in both (the same
+    sentence shape reworded); term_overlap: the share of the family's terms the seen groups hold."""
+    norm = lambda t: " ".join(t.lower().split())  # noqa: E731
+    terms, seen = all_terms(groups), all_terms(seen_groups)
+    return {
+        "shared_templates": sorted({norm(t) for t in templates} & {norm(t) for t in seen_templates}),
+        "shared_4grams": sorted(shared_ngrams(templates, seen_templates, 4)),
+        "shared_term_trigrams": sorted(g for g in shared_ngrams(templates, seen_templates, 3) if "TERM" in g),
+        "term_overlap": len(terms & seen) / len(terms),
+        "new_terms": sorted(terms - seen),
+    }
