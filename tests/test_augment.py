@@ -128,3 +128,60 @@ def test_train_with_augmentation_and_calibration(demo_dir, tmp_path, minilm_toke
         train(data, tiny_bert(seed=1), minilm_tokenizer, output_dir=tmp_path / "y", calibrate="isotonic")
     with pytest.raises(ValueError, match="choose one of"):
         train(data, tiny_bert(seed=1), minilm_tokenizer, output_dir=tmp_path / "x", augment="swap")
+
+
+# --- identity-real: Dixon et al.'s real non-toxic identity comments, balanced per term (issue #29) ---
+
+def _real_df():
+    rows = ([("You gay idiot, get lost.", 1)] * 6 + [("I am gay and edit music articles.", 0)]
+            + [("The muslim editors fixed it.", 0)] * 3 + [("Christian scum.", 1)] * 2
+            + [("Nice edit on the bridge article.", 0)] * 8 + [("You stupid troll.", 1)] * 4)
+    return pd.DataFrame({"comment_text": [r[0] for r in rows], "label": [r[1] for r in rows],
+                         "insult": [r[1] for r in rows], "id": [f"r{i}" for i in range(len(rows))]})
+
+
+def test_identity_real_rows_balance_each_term_with_real_nontoxic_mentions():
+    from toxlab.augment import identity_real_rows
+
+    df = _real_df()
+    r = df["label"].mean()
+    groups = {"sexual orientation": ["gay", "straight"], "religion": ["muslim", "christian"]}
+    added = identity_real_rows(df, groups, max_rows=100, seed=0, min_per_term=2)
+    assert (added["label"] == 0).all() and (added["insult"] == 0).all() and added["id"].str.endswith("-real").all()
+    both = pd.concat([df, added])
+    for term in ("gay", "christian"):  # each term's toxic share falls to the background's
+        m = both["comment_text"].str.lower().str.contains(term)
+        assert both.loc[m, "label"].mean() <= r + 1e-9, term
+    # christian has no real non-toxic mention: it borrows the muslim ones, the term swapped in
+    assert "The christian editors fixed it." in added["comment_text"].tolist()
+    # straight, never mentioned, still gets min_per_term real contexts (borrowed from gay's non-toxic row)
+    assert (added["comment_text"] == "I am straight and edit music articles.").sum() == 2
+    assert len(identity_real_rows(df, groups, max_rows=3, seed=0, min_per_term=2)) <= 3
+
+
+def _unbalanced_real_rows(df, groups=None, max_rows=None, seed=0, min_per_term=0):
+    """A plausible wrong version: every non-toxic identity row copied once, whatever the term's balance."""
+    from toxlab.identity import find_terms
+
+    keep = [i for i, t in enumerate(df["comment_text"]) if df["label"].iloc[i] == 0 and find_terms(t, groups)]
+    return df.iloc[keep].reset_index(drop=True)
+
+
+def test_an_unbalanced_copy_is_caught():
+    df = _real_df()
+    groups = {"sexual orientation": ["gay", "straight"], "religion": ["muslim", "christian"]}
+    both = pd.concat([df, _unbalanced_real_rows(df, groups)])
+    m = both["comment_text"].str.lower().str.contains("gay")
+    assert both.loc[m, "label"].mean() > df["label"].mean()  # "gay" stays mostly toxic: the rule above fails
+
+
+@pytest.mark.parametrize("method", ["identity-real", "identity-combined"])
+def test_augment_dataset_with_real_rows_keeps_features(method):
+    from datasets import Dataset
+
+    from toxlab.augment import augment_dataset
+
+    ds = Dataset.from_pandas(_real_df(), preserve_index=False)
+    out, info = augment_dataset(ds, method, seed=0)
+    assert out.features == ds.features and info["toxic_added"] == 0 and len(out) == len(ds) + info["rows_added"]
+    assert info["rows_added"] > (1220 if method == "identity-combined" else 0)

@@ -11,6 +11,13 @@ Two methods, both adding rows to the training subset after it is drawn (never to
   identity term, label 0: 20 templates x 61 terms = 1,220 short rows with the defaults, so that a
   term no longer co-occurs mostly with toxic comments. `AUGMENT_TEMPLATES` shares no template with
   the evaluation set (`toxlab.bias.identity_set`).
+- ``identity-real`` (Dixon et al.'s own data: real comments): the training subset's non-toxic comments that
+  mention identity terms, copied until each term's share of toxic mentions is the subset's own; a term short
+  of real comments borrows its group's, the term swapped in (`identity_real_rows`).
+- ``identity-combined``: identity-real plus identity-nontoxic.
+
+Which of them carries over to sentences and terms they were not built from is measured on the held-out
+identity family (`toxlab.bias.heldout_identity_set`, bench/bias.py), never on their own templates.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import pandas as pd
 
 from .identity import AUGMENT_TEMPLATES, GROUPS, article_for, check_groups, check_templates, fill, find_terms, term_regex
 
-METHODS = ("counterfactual", "identity-nontoxic")
+METHODS = ("counterfactual", "identity-nontoxic", "identity-real", "identity-combined")
 COUNTERFACTUAL_SHARE = 0.1  # default cap on counterfactual copies, as a share of the training subset
 
 
@@ -127,7 +134,9 @@ def augment_dataset(ds, method: str, seed: int = 0, max_rows: int | None = None,
     """`ds` (a datasets.Dataset with comment_text and label) plus the rows of `method`: (dataset, info).
 
     counterfactual: at most `max_rows` copies (default COUNTERFACTUAL_SHARE of len(ds)).
-    identity-nontoxic: AUGMENT_TEMPLATES x terms, cut to `max_rows` (seeded) when given."""
+    identity-nontoxic: AUGMENT_TEMPLATES x terms, cut to `max_rows` (seeded) when given.
+    identity-real: at most `max_rows` real non-toxic identity rows (default REAL_SHARE of len(ds)).
+    identity-combined: both of the last two, `max_rows` capping each."""
     from datasets import Dataset, concatenate_datasets
 
     if method not in METHODS:
@@ -137,13 +146,87 @@ def augment_dataset(ds, method: str, seed: int = 0, max_rows: int | None = None,
         cap = int(round(COUNTERFACTUAL_SHARE * len(ds))) if max_rows is None else int(max_rows)
         added = counterfactual_rows(df, groups, max_rows=cap, seed=seed)
     else:
-        added = identity_nontoxic_rows(groups=groups, columns=list(df.columns))
-        if max_rows is not None and len(added) > max_rows:
-            keep = np.random.default_rng(seed).choice(len(added), int(max_rows), replace=False)
-            added = added.iloc[np.sort(keep)].reset_index(drop=True)
+        parts = []
+        if method in ("identity-real", "identity-combined"):
+            parts.append(identity_real_rows(df, groups, max_rows=max_rows, seed=seed))
+        if method in ("identity-nontoxic", "identity-combined"):
+            templated = identity_nontoxic_rows(groups=groups, columns=list(df.columns))
+            if max_rows is not None and len(templated) > max_rows:
+                keep = np.random.default_rng(seed).choice(len(templated), int(max_rows), replace=False)
+                templated = templated.iloc[np.sort(keep)].reset_index(drop=True)
+            parts.append(templated[list(df.columns)])
+        added = pd.concat(parts, ignore_index=True)
     info = {"method": method, "rows_added": int(len(added)), "rows_before": int(len(ds)),
             "toxic_added": int(added["label"].sum()) if len(added) else 0}
     if not len(added):
         return ds, info
     extra = Dataset.from_pandas(added[list(df.columns)], features=ds.features, preserve_index=False)
     return concatenate_datasets([ds, extra]), info
+
+
+# ---------------------------------------------------------------------------
+# Dixon et al.'s own approach: real non-toxic comments that mention identity terms, balanced per term
+# ---------------------------------------------------------------------------
+
+REAL_SHARE = 0.2  # default cap on identity-real rows, as a share of the training subset
+REAL_MIN_PER_TERM = 8  # every term gets at least this many non-toxic real contexts
+
+
+def identity_real_rows(df: pd.DataFrame, groups: Mapping[str, Sequence[str]] | None = None,
+                       max_rows: int | None = None, seed: int = 0, min_per_term: int = REAL_MIN_PER_TERM,
+                       text_column: str = "comment_text") -> pd.DataFrame:
+    """Non-toxic rows of `df` that mention identity terms, copied so that each term's share of toxic mentions
+    falls to the subset's own toxic share (Dixon et al. 2018 balanced per term with real comments).
+
+    For term t with k toxic and n non-toxic mentions in `df`, where r is df's toxic share: t needs
+    max(ceil(k (1 - r) / r), min_per_term) - n more non-toxic mentions. They come from df's non-toxic rows
+    that mention t, then (a term short of real rows borrows its group's) from non-toxic rows mentioning
+    another term of its group with that term swapped for t (`swap_identity`), drawn seeded, cycling when
+    the need exceeds the supply. Drawn from the training rows themselves: nothing the threshold is chosen
+    on, nothing evaluated, is added. At most `max_rows` rows (default REAL_SHARE of len(df)): every term's
+    need is scaled down alike when they add up to more. Labels (every label column) stay 0."""
+    groups = check_groups(GROUPS if groups is None else groups)
+    rng = np.random.default_rng(seed)
+    texts = df[text_column].astype(str).tolist()
+    y = np.asarray(df["label"]).astype(int)
+    r = float(y.mean()) if len(y) else 0.0
+    found = [find_terms(t, groups) for t in texts]
+    mentions: dict[str, list[int]] = {}  # term -> non-toxic rows mentioning it
+    need = {}
+    for term in (t for ts in groups.values() for t in ts):
+        rows_t = [i for i, f in enumerate(found) if term in f]
+        k = int(sum(y[i] for i in rows_t))
+        mentions[term] = [i for i in rows_t if y[i] == 0]
+        target = max(int(np.ceil(k * (1 - r) / r)) if 0 < r < 1 else 0, min_per_term)
+        need[term] = max(target - len(mentions[term]), 0)
+    supply = {}  # term -> (row, term to swap for it or None): its own non-toxic mentions, then its group's
+    for terms in groups.values():
+        for term in terms:
+            borrowed = [(i, other) for other in terms if other != term for i in mentions[other] if term not in found[i]]
+            supply[term] = [(i, None) for i in mentions[term]] + borrowed
+    need = {t: n for t, n in need.items() if supply[t]}  # a term nothing can be drawn for takes no share of the cap
+    cap = int(round(REAL_SHARE * len(df))) if max_rows is None else int(max_rows)
+    total = sum(need.values())
+    if total > cap:  # scale every need alike; the rows floor() drops go to the largest remainders
+        quota = {t: n * cap / total for t, n in need.items()}
+        need = {t: int(np.floor(q)) for t, q in quota.items()}
+        for t in sorted(quota, key=lambda t: need[t] - quota[t])[:cap - sum(need.values())]:
+            need[t] += 1
+    picked, new_texts = [], []
+    for terms in groups.values():
+        for term in terms:
+            if not need.get(term):
+                continue
+            order = [supply[term][j] for j in rng.permutation(len(supply[term]))]
+            for j in range(need[term]):
+                i, other = order[j % len(order)]
+                picked.append(i)
+                new_texts.append(texts[i] if other is None else swap_identity(texts[i], other, term))
+    out = df.iloc[picked].copy() if picked else df.iloc[:0].copy()
+    out[text_column] = new_texts
+    for c in out.columns:
+        if c not in (text_column, "id") and pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = 0  # picked rows are non-toxic already; other label columns too (a mention is no insult)
+    if "id" in out.columns:
+        out["id"] = out["id"].astype(str) + "-real"
+    return out.reset_index(drop=True)
