@@ -56,6 +56,9 @@ PROXY = "configurable-http-proxy@5.3.0"
 STUDENT_HIDDEN = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                   "@jupyter/nbgrader:course-list"]
 INSTRUCTOR_HIDDEN = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list"]
+# course/nbgrader_config.py ignores "*" so that autograde and feedback copy notebooks alone; the exchange
+# commands copy folders with the same patterns and would move nothing, so they get nbgrader's default back
+EXCHANGE_COPY = '--CourseDirectory.ignore=[".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]'
 
 
 class HubError(SystemExit):
@@ -317,7 +320,7 @@ def ensure_course(state: State) -> None:
     for lab in labs_of(dest):
         if lab not in released:
             say(f"releasing {lab} to the exchange")
-            as_user(state, state.instructor, ["nbgrader", "release_assignment", lab], cwd=dest / "course")
+            as_user(state, state.instructor, ["nbgrader", "release_assignment", lab, EXCHANGE_COPY], cwd=dest / "course")
 
 
 def labs_of(course: Path) -> list[str]:
@@ -340,17 +343,24 @@ def running(state: State) -> bool:
     return True
 
 
-def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120, ok: tuple = (200,)) -> None:
+    """Until `url` answers with a status in `ok`; fail with the hub's log when it exits or takes too long."""
+    import urllib.error
+
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             urllib.request.urlopen(url, timeout=3)
             return
+        except urllib.error.HTTPError as e:
+            if e.code in ok:
+                return
         except OSError:
-            if proc.poll() is not None:
-                raise HubError(f"hub: JupyterHub exited ({proc.returncode}); its log ({log}) ends:\n"
-                               f"{log.read_text()[-3000:]}") from None
-            time.sleep(0.5)
+            pass
+        if proc.poll() is not None:
+            raise HubError(f"hub: JupyterHub exited ({proc.returncode}); its log ({log}) ends:\n"
+                           f"{log.read_text()[-3000:]}")
+        time.sleep(0.5)
     raise HubError(f"hub: JupyterHub did not answer on {url} in {timeout:.0f} s; see {log}")
 
 
@@ -393,6 +403,8 @@ def start(root: Path, env_root: Path, students: list[str], instructor: str, port
     state.pid = proc.pid
     state.save()
     wait_for(f"{state.url}/hub/api", proc, log)
+    # the formgrader service is up when it asks for a login (403 to an anonymous API call) rather than 503
+    wait_for(f"http://127.0.0.1:{state.service_port}/services/{COURSE_ID}/api/status", proc, log, ok=(200, 403))
     say(f"started in {time.time() - t0:.0f} s: JupyterHub {state.url}/ (loopback only), pid {proc.pid}, log {log}")
     say(f"instructor {instructor}: course folder {course_root(state)}, formgrader "
         f"{state.url}/services/{COURSE_ID}/formgrader/ (the hub's Services menu)")
@@ -468,7 +480,7 @@ def grade(root: Path, assignments: list[str] | None = None, workers: int = 0) ->
     tool = [str(Path(state.env) / "venv" / "bin" / "python"), str(course / "course" / "instructor.py")]
     collected = {}
     for lab in assignments or labs_of(course):
-        as_user(state, state.instructor, ["nbgrader", "collect", lab], cwd=course / "course")
+        as_user(state, state.instructor, ["nbgrader", "collect", lab, EXCHANGE_COPY], cwd=course / "course")
         collected[lab] = sorted(p.parent.name for p in (course / "course" / "submitted").glob(f"*/{lab}"))
         say(f"collected {lab}: {', '.join(collected[lab]) or 'no submissions'}")
         if not collected[lab]:
@@ -482,6 +494,14 @@ def grade(root: Path, assignments: list[str] | None = None, workers: int = 0) ->
             raise HubError(f"hub: autograde of {lab} failed; see above")
         say(f"autograded {lab} in {time.time() - t:.0f} s")
         as_user(state, state.instructor, [*tool, "feedback", "--assignment", lab], cwd=course)
-        as_user(state, state.instructor, ["nbgrader", "release_feedback", lab], cwd=course / "course")
+        for student in collected[lab]:
+            # release_feedback reads the submission's timestamp and secret beside the feedback (they name its
+            # file in the exchange), which the course's notebooks-only copying leaves out of feedback/
+            dest = course / "course" / "feedback" / student / lab
+            for name in ("timestamp.txt", "submission_secret.txt"):
+                src = course / "course" / "submitted" / student / lab / name
+                if src.exists() and dest.is_dir() and not (dest / name).exists():
+                    as_user(state, state.instructor, ["cp", str(src), str(dest / name)])
+        as_user(state, state.instructor, ["nbgrader", "release_feedback", lab, EXCHANGE_COPY], cwd=course / "course")
         say(f"released {lab}'s feedback (hidden checks stripped) to the exchange")
     return collected
