@@ -128,3 +128,34 @@ def test_bias_command(trained):
 def test_model_folder_errors_are_one_line(tmp_path):
     res = toxlab("predict", "--model", str(tmp_path), "hello")
     assert res.returncode == 2 and "no config.json" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.slow  # three `toxlab evaluate` subprocesses on the trained model (about 40 s)
+def test_evaluate_reports_an_interval_and_re_derives_the_threshold_for_a_prevalence(trained):
+    import json
+    import shutil
+
+    from toxlab.metrics import threshold_choice
+    from toxlab.saved import read_config, read_heldout_scores
+
+    tmp, model, data = trained
+    res = toxlab("evaluate", "--model", str(model), "--data", str(data), "--bootstrap", "100")
+    assert res.returncode == 0, res.stderr[-2000:]
+    saved = read_config(model)
+    assert f"threshold {saved['toxlab_threshold']:.3f} (saved with the model, for prevalence " in res.stdout
+    assert "macro F1 at threshold" in res.stdout and "[95% CI" in res.stdout
+    at = json.loads(res.stdout[res.stdout.index("{"):])["at_threshold"]
+    assert at["f1_interval"][0] <= at["f1"] <= at["f1_interval"][1]
+    # another prevalence: the threshold the saved held-out scores give for it, no retraining
+    held = read_heldout_scores(model)
+    want = threshold_choice(held["label"], held["p_toxic"], 0.02)["threshold"]
+    res = toxlab("evaluate", "--model", str(model), "--data", str(data), "--prevalence", "0.02", "--bootstrap", "50")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert f"threshold {want:.3f} (re-derived for prevalence 0.020" in res.stdout
+    assert json.loads(res.stdout[res.stdout.index("{"):])["at_threshold"]["threshold"] == pytest.approx(want)
+    # a folder saved without held-out scores (lab 6a's) says what to do, in one line
+    bare = tmp / "bare"
+    shutil.copytree(model, bare)
+    (bare / "toxlab_heldout.csv").unlink()
+    res = toxlab("evaluate", "--model", str(bare), "--data", str(data), "--prevalence", "0.02")
+    assert res.returncode == 2 and "toxlab_heldout.csv" in res.stderr and res.stderr.count("\n") == 1

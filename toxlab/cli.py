@@ -67,9 +67,11 @@ class TrainArgs:
     cpu: bool = opt("train on the CPU even when a GPU is present (also for torchrun with gloo)", False)
     resume: bool = opt("continue an interrupted run from its last checkpoint in OUT", False)
     force: bool = opt("replace a model that already exists in OUT", False)
-    augment: Optional[str] = opt("bias mitigation: add counterfactual copies of identity-mentioning rows (swapped "
-                                 "terms), or Dixon-style non-toxic identity sentences",
-                                 choices=["counterfactual", "identity-nontoxic"])
+    augment: Optional[str] = opt("bias mitigation (toxlab.augment): counterfactual copies of identity-mentioning rows "
+                                 "(swapped terms), identity-nontoxic (Dixon-style templated sentences), identity-real "
+                                 "(real non-toxic identity comments of the training rows, balanced per term), "
+                                 "identity-combined (the last two)",
+                                 choices=["counterfactual", "identity-nontoxic", "identity-real", "identity-combined"])
     augment_max_rows: Optional[int] = opt("cap on the rows --augment adds (default: 10%% of the subset for counterfactual, "
                                           "all 1,220 sentences for identity-nontoxic)")
     calibrate: bool = opt("fit a temperature and a toxic-logit shift on the validation split and save them with "
@@ -78,6 +80,9 @@ class TrainArgs:
                            "training shifts the base rate, which a temperature alone cannot undo), "
                            "'temperature' the temperature alone", "platt", choices=["platt", "temperature"])
     no_lexical: bool = opt("leave out the cpu preset's TF-IDF part (toxlab.lexical) and save the transformer alone", False)
+    prevalence: Optional[float] = opt("share of toxic comments where the model will be used; the threshold maximises "
+                                      "the expected macro F1 at it, from the rows training did not use (default: "
+                                      "the train rows' own share, about 0.096 on Jigsaw)")
 
 
 @dataclass
@@ -86,7 +91,11 @@ class EvaluateArgs:
     data: Optional[str] = opt("Kaggle folder or zip whose scored test rows are evaluated")
     label: str = opt("which Jigsaw label the model predicts", "toxic")
     threshold: Optional[float] = opt("decision threshold on P(toxic) (default: the one saved with the model)")
+    prevalence: Optional[float] = opt("re-derive the threshold for this share of toxic comments (e.g. 0.02 for a "
+                                      "forum with fewer toxic posts) from the held-out scores saved with the model, "
+                                      "without retraining; instead of --threshold")
     plots: Optional[str] = opt("write confusion_matrix.png, precision_recall.png, label_counts.png here")
+    bootstrap: int = opt("bootstrap resamples for the 95%% intervals of macro F1 and ROC-AUC", 1000)
     batch_size: int = opt("inference batch size", 64)
 
 
@@ -200,7 +209,8 @@ def cmd_train(a: TrainArgs) -> None:
     res = train(ds, model, tokenizer, preset=a.preset, output_dir=a.out, validation_size=a.validation_size,
                 max_train_samples=a.max_train_samples, seed=a.seed, resume=a.resume, overwrite=a.force,
                 disable_tqdm=False, augment=a.augment, augment_max_rows=a.augment_max_rows,
-                calibrate=a.calibrate and a.calibration, lexical=not a.no_lexical, **overrides)
+                calibrate=a.calibrate and a.calibration, lexical=not a.no_lexical, prevalence=a.prevalence,
+                **overrides)
     if res.trainer.is_world_process_zero():
         v = res.validation
         if res.augmentation:
@@ -211,6 +221,11 @@ def cmd_train(a: TrainArgs) -> None:
         cal += f", TF-IDF part at weight {weight}" if weight is not None else ""
         print(f"saved best model to {res.model_dir} (threshold {res.threshold:.3f}{cal}; validation: "
               f"ROC-AUC {v['roc_auc']:.4f}, macro F1 {v['f1']:.4f})")
+        c = res.threshold_choice
+        if c:
+            print(f"threshold {c['threshold']:.3f} [95% CI {c['threshold_interval'][0]:.3f}, {c['threshold_interval'][1]:.3f}] "
+                  f"for prevalence {c['prevalence']:.3f}, from {c['rows']:,} rows training did not use ({c['toxic']:,} "
+                  f"toxic); expected macro F1 there {c['f1']:.4f} [{c['f1_interval'][0]:.3f}, {c['f1_interval'][1]:.3f}]")
 
 
 def _scored(model_dir: str, texts: list[str], threshold, batch_size: int):
@@ -225,17 +240,49 @@ def _scored(model_dir: str, texts: list[str], threshold, batch_size: int):
 def cmd_evaluate(a: EvaluateArgs) -> None:
     import json
 
-    from .data import load_jigsaw
-    from .saved import model_threshold
-    from .metrics import plot_confusion_matrix, plot_label_counts, plot_precision_recall, report, scores
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
 
+    from .data import load_jigsaw
+    from .metrics import (bootstrap_interval, macro_f1, plot_confusion_matrix, plot_label_counts, plot_precision_recall,
+                          report, scores, threshold_choice)
+    from .saved import HELDOUT_FILE, model_threshold, model_threshold_choice, read_heldout_scores
+
+    if a.threshold is not None and a.prevalence is not None:
+        raise ValueError("give --threshold or --prevalence, not both.")
+    if a.prevalence is not None:  # fail on a folder without held-out scores before scoring anything
+        held = read_heldout_scores(a.model)
+        if held is None:
+            raise FileNotFoundError(f"--prevalence: {a.model} has no {HELDOUT_FILE} (a model `toxlab train` saved "
+                                    "writes one); retrain it, or pass --threshold.")
+        choice = threshold_choice(held["label"], held["p_toxic"], a.prevalence)
     ds = load_jigsaw(a.data, label=a.label)
     test = ds["test"]
     results, model = _scored(a.model, list(test["comment_text"]), a.threshold, a.batch_size)
-    threshold = model_threshold(model) if a.threshold is None else a.threshold
     labels, p = list(test["label"]), [r["p_toxic"] for r in results]
+    if a.prevalence is not None:
+        threshold, how = choice["threshold"], (
+            f"re-derived for prevalence {choice['prevalence']:.3f} from {choice['rows']:,} held-out rows "
+            f"({choice['toxic']:,} toxic): 95% CI [{choice['threshold_interval'][0]:.3f}, "
+            f"{choice['threshold_interval'][1]:.3f}], expected macro F1 there {choice['f1']:.4f}")
+    elif a.threshold is not None:
+        threshold, how = a.threshold, "given with --threshold"
+    else:
+        threshold, saved_choice = model_threshold(model), model_threshold_choice(model)
+        how = "saved with the model" + (
+            f", for prevalence {saved_choice['prevalence']:.3f}: 95% CI [{saved_choice['threshold_interval'][0]:.3f}, "
+            f"{saved_choice['threshold_interval'][1]:.3f}]" if saved_choice else " (no prevalence recorded)")
+    print(f"threshold {threshold:.3f} ({how})")
     print(report(labels, p, threshold))
-    print(json.dumps({"at_threshold": scores(labels, p, threshold), "at_0.5": scores(labels, p, 0.5)}, indent=1))
+    at = scores(labels, p, threshold)
+    y, decided = np.asarray(labels), (np.asarray(p) >= threshold).astype(int)
+    if len(np.unique(y)) == 2:  # intervals need both classes among the scored rows
+        at["f1_interval"] = list(bootstrap_interval(macro_f1, y, decided, n_boot=a.bootstrap))
+        at["roc_auc_interval"] = list(bootstrap_interval(roc_auc_score, y, np.asarray(p), n_boot=a.bootstrap))
+        print(f"macro F1 at threshold {threshold:.3f}: {at['f1']:.4f} [95% CI {at['f1_interval'][0]:.3f}, "
+              f"{at['f1_interval'][1]:.3f}] on {len(y):,} rows ({int(y.sum()):,} toxic); ROC-AUC {at['roc_auc']:.4f} "
+              f"[{at['roc_auc_interval'][0]:.3f}, {at['roc_auc_interval'][1]:.3f}]")
+    print(json.dumps({"at_threshold": at, "at_0.5": scores(labels, p, 0.5)}, indent=1))
     if a.plots:
         out = Path(a.plots)
         out.mkdir(parents=True, exist_ok=True)
