@@ -1,4 +1,5 @@
-"""Quality in one table: toxlab's cpu recipe, the old quick preset and alt-profanity-check.
+"""Quality in one table: toxlab's cpu recipe (at its own threshold and at the old rule's), the old quick
+preset and alt-profanity-check.
 
 Each model is trained (the shipped peer: only its threshold is chosen) and scored twice:
   test : on all 5,000 shared train rows, scored on the 440 shared test rows;
@@ -11,6 +12,13 @@ The cpu recipe's two halves (MiniLM alone, its TF-IDF part alone) are scored fro
 The shipped peer was trained on the full Kaggle train set, these 5,000 rows included, so its cv row
 is not a fair peer; "its recipe, refit" (TF-IDF + calibrated linear SVM, fitted on each fold's rows
 and the extra rows) is.
+
+Thresholds (issue #29): toxlab's is train()'s own (expected macro F1 at train's prevalence, from the rows
+training did not use); the peers' are chosen the same way (toxlab.metrics.threshold_choice) on the rows
+they are given, at the same prevalence. "cpu, old rule" scores the same cpu model at the threshold the old
+rule saved (macro-F1 argmax on the validation split alone). After the table: per model, the threshold's
+spread across folds and the optimism (expected F1 where the threshold was chosen minus the F1 on the fold
+it was not chosen on).
 
 Usage: python bench/quality.py [--folds 5] [--skip-cv] [--models cpu,quick,peer,peer-refit] [--threads 2]
 Install the peer first: pip install -e ".[bench]" (alt-profanity-check). It takes long: each toxlab
@@ -36,9 +44,9 @@ from sklearn.model_selection import StratifiedKFold
 
 from toxlab.data import load_jigsaw, load_train_rows
 from toxlab.inference import predict
-from toxlab.metrics import bootstrap_interval, choose_threshold, macro_f1
+from toxlab.metrics import bootstrap_interval, choose_threshold, macro_f1, threshold_choice
 from toxlab.models import load_classifier, quiet
-from toxlab.saved import model_threshold
+from toxlab.saved import model_threshold, model_threshold_choice
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -53,6 +61,9 @@ class Scored:
     decided: np.ndarray  # 0/1 at the model's own threshold (per fold in cross-validation)
     threshold: float  # mean over folds in cross-validation
     train_s: float  # mean over folds in cross-validation
+    thresholds: tuple = ()  # one per fold in cross-validation
+    chosen_f1: tuple = ()  # expected macro F1 where each fold's threshold was chosen
+    fold_f1: tuple = ()  # macro F1 on each held-out fold
 
 
 @dataclass
@@ -63,9 +74,15 @@ class Fitted:
     prob: Callable[[list[str]], np.ndarray]
     threshold: float
     train_s: float
+    chosen_f1: float = float("nan")  # expected macro F1 where the threshold was chosen (for the optimism)
 
 
-def fit_toxlab(preset: str, train_ds, extra, workdir: Path, seed: int = 42) -> list[Fitted]:
+def prevalence_of(train_ds) -> float:
+    """The share of toxic rows in the natural-prevalence rows a model is given (never the extra rows)."""
+    return float(np.mean(train_ds["label"]))
+
+
+def fit_toxlab(preset: str, train_ds, extra, workdir: Path, seed: int = 42, halves: bool = False) -> list[Fitted]:
     """Train a toxlab preset and score its saved folder, as a user would. A recipe with a TF-IDF part
     also gives its two halves, each at a threshold chosen on the same validation rows (no extra training)."""
     import datasets
@@ -82,10 +99,13 @@ def fit_toxlab(preset: str, train_ds, extra, workdir: Path, seed: int = 42) -> l
           disable_tqdm=True, use_cpu=True)
     seconds = time.perf_counter() - t
     saved, saved_tok = load_classifier(workdir)
-    fitted = [Fitted(preset, lambda texts: np.array([r["p_toxic"] for r in predict(texts, saved, saved_tok)]),
-                     model_threshold(saved), seconds)]
+    prob = lambda texts: np.array([r["p_toxic"] for r in predict(texts, saved, saved_tok)])
+    choice = model_threshold_choice(saved)
+    fitted = [Fitted(preset, prob, model_threshold(saved), seconds, choice["f1"])]
+    if choice.get("validation_argmax") is not None:  # the same model at the old rule's threshold
+        fitted.append(Fitted(f"{preset}-old", prob, choice["validation_argmax"], seconds))
     pipe = model_lexical(saved)
-    if pipe is not None:
+    if pipe is not None and halves:
         val_texts, val_y, _ = validation_rows(workdir, data)
         minilm = lambda texts: probabilities(predict_logits(texts, saved, saved_tok, lexical=False))[:, 1]
         tfidf = lambda texts: 1 / (1 + np.exp(-lexical_log_odds(pipe, texts)))
@@ -99,8 +119,10 @@ def fit_peer(train_ds, extra, workdir: Path, seed: int = 42) -> list[Fitted]:
     from profanity_check import predict_prob
 
     t = time.perf_counter()
-    threshold = choose_threshold(train_ds["label"], predict_prob(list(train_ds["comment_text"])))
-    return [Fitted("peer", lambda texts: predict_prob(list(texts)), threshold, time.perf_counter() - t)]
+    choice = threshold_choice(train_ds["label"], predict_prob(list(train_ds["comment_text"])), prevalence_of(train_ds),
+                              seed=seed)
+    return [Fitted("peer", lambda texts: predict_prob(list(texts)), choice["threshold"], time.perf_counter() - t,
+                   choice["f1"])]
 
 
 def fit_peer_refit(train_ds, extra, workdir: Path, seed: int = 42) -> list[Fitted]:
@@ -122,8 +144,8 @@ def fit_peer_refit(train_ds, extra, workdir: Path, seed: int = 42) -> list[Fitte
                          CalibratedClassifierCV(LinearSVC(class_weight="balanced", dual=False, tol=1e-2, max_iter=100_000)))
     pipe.fit(texts, labels)
     prob = lambda texts: pipe.predict_proba(list(texts))[:, 1]
-    threshold = choose_threshold(val["label"], prob(val["comment_text"]))
-    return [Fitted("peer-refit", prob, threshold, time.perf_counter() - t)]
+    choice = threshold_choice(val["label"], prob(val["comment_text"]), prevalence_of(train_ds), seed=seed)
+    return [Fitted("peer-refit", prob, choice["threshold"], time.perf_counter() - t, choice["f1"])]
 
 
 MODELS = {  # name: (fit function, uses the extra rows)
@@ -133,7 +155,7 @@ MODELS = {  # name: (fit function, uses the extra rows)
     "peer-refit": (fit_peer_refit, True),
 }
 LABELS = {  # a row's name in the table
-    "cpu": "toxlab cpu recipe", "cpu-minilm": "  its MiniLM alone", "cpu-tfidf": "  its TF-IDF alone",
+    "cpu": "toxlab cpu recipe", "cpu-old": "  cpu, old rule", "quick-old": "  quick, old rule", "cpu-minilm": "  its MiniLM alone", "cpu-tfidf": "  its TF-IDF alone",
     "quick": "toxlab quick (old)", "peer": "alt-profanity-check", "peer-refit": "  its recipe, refit",
 }
 
@@ -143,9 +165,13 @@ def score_test(name: str, ds, extra, workdir: Path) -> dict[str, Scored]:
     fit, uses_extra = MODELS[name]
     y, texts = np.asarray(ds["test"]["label"]), list(ds["test"]["comment_text"])
     out = {}
+    cache = {}  # one scoring per model: the "old rule" row shares the cpu model's probabilities
     for f in fit(ds["train"], extra if uses_extra else None, workdir / f"{name}-test"):
-        p = f.prob(texts)
-        out[f.name] = Scored(y, p, (p >= f.threshold).astype(int), f.threshold, f.train_s)
+        if id(f.prob) not in cache:
+            cache[id(f.prob)] = f.prob(texts)
+        p = cache[id(f.prob)]
+        decided = (p >= f.threshold).astype(int)
+        out[f.name] = Scored(y, p, decided, f.threshold, f.train_s, (f.threshold,), (f.chosen_f1,), (macro_f1(y, decided),))
     return out
 
 
@@ -157,23 +183,30 @@ def score_cv(name: str, train_ds, extra, workdir: Path, folds: int, max_folds: i
     parts: dict[str, list] = {}  # row name -> [(held rows, p, decided, threshold, seconds), ...]
     for k, (fit_idx, held_idx) in enumerate(splits):
         held = list(train_ds.select(held_idx)["comment_text"])
+        cache = {}
         for f in fit(train_ds.select(fit_idx), extra if uses_extra else None, workdir / f"{name}-fold{k}"):
-            p = f.prob(held)
+            if id(f.prob) not in cache:
+                cache[id(f.prob)] = f.prob(held)
+            p = cache[id(f.prob)]
             decided = (p >= f.threshold).astype(int)
-            parts.setdefault(f.name, []).append((held_idx, p, decided, f.threshold, f.train_s))
+            parts.setdefault(f.name, []).append((held_idx, p, decided, f.threshold, f.train_s, f.chosen_f1,
+                                                 macro_f1(y[held_idx], decided)))
             print(f"  {f.name} fold {k + 1}/{len(splits)}: ROC-AUC {roc_auc_score(y[held_idx], p):.4f}, "
-                  f"macro F1 {macro_f1(y[held_idx], decided):.4f}, {f.train_s:.0f} s", flush=True)
+                  f"macro F1 {macro_f1(y[held_idx], decided):.4f} at {f.threshold:.3f} (expected where chosen "
+                  f"{f.chosen_f1:.4f}), {f.train_s:.0f} s", flush=True)
     out = {}
     for row, got in parts.items():
         idx = np.concatenate([g[0] for g in got])
         out[row] = Scored(y[idx], np.concatenate([g[1] for g in got]), np.concatenate([g[2] for g in got]),
-                          float(np.mean([g[3] for g in got])), float(np.mean([g[4] for g in got])))
+                          float(np.mean([g[3] for g in got])), float(np.mean([g[4] for g in got])),
+                          tuple(g[3] for g in got), tuple(g[5] for g in got), tuple(g[6] for g in got))
     return out
 
 
 def summarise(s: Scored, n_boot: int) -> dict:
     """Point figures and bootstrap intervals."""
-    out = {"rows": len(s.labels), "toxic": int(s.labels.sum()), "threshold": s.threshold, "train_s": s.train_s}
+    out = {"rows": len(s.labels), "toxic": int(s.labels.sum()), "threshold": s.threshold, "train_s": s.train_s,
+           "thresholds": list(s.thresholds), "chosen_f1": list(s.chosen_f1), "fold_f1": list(s.fold_f1)}
     for key, metric, values in (("roc_auc", roc_auc_score, s.p), ("pr_auc", average_precision_score, s.p),
                                 ("macro_f1", macro_f1, s.decided)):
         out[key] = float(metric(s.labels, values))
@@ -191,10 +224,20 @@ def table_row(name: str, where: str, r: dict) -> str:
 
 
 def print_table(results: dict) -> None:
-    """One table: a row per (model, evaluation)."""
+    """One table: a row per (model, evaluation); then the thresholds' spread and the optimism."""
     print("\n" + HEAD + "\n" + "-" * len(HEAD))
     for (name, where), r in results.items():
         print(table_row(name, where, r))
+    print(f"\n{'model':<22}{'eval':<11}{'threshold per fold':<40}{'spread':>8}{'F1 where chosen':>17}"
+          f"{'F1 where not':>14}{'optimism':>10}")
+    for (name, where), r in results.items():
+        chosen, held = np.array(r["chosen_f1"], dtype=float), np.array(r["fold_f1"], dtype=float)
+        ok = ~np.isnan(chosen)
+        optimism = f"{np.mean(chosen[ok] - held[ok]):>+10.4f}" if ok.any() else f"{'-':>10}"
+        where_chosen = f"{np.mean(chosen[ok]):>17.4f}" if ok.any() else f"{'-':>17}"
+        per_fold = " ".join(f"{t:.3f}" for t in r["thresholds"])
+        print(f"{LABELS[name]:<22}{where:<11}{per_fold:<40}{np.ptp(r['thresholds']):>8.3f}{where_chosen}"
+              f"{np.mean(held):>14.4f}{optimism}")
 
 
 def save(results: dict, out: Path) -> Path:
@@ -208,7 +251,10 @@ def main() -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(SHARED / "jigsaw-sample"), help="Kaggle folder (train and scored test rows)")
     ap.add_argument("--extra", default=str(SHARED / "jigsaw-extra" / "train_extra.csv"), help="extra training rows for the cpu recipe")
-    ap.add_argument("--models", default="cpu,quick,peer,peer-refit", help=f"comma-separated, from {list(MODELS)}")
+    ap.add_argument("--models", default="cpu,peer,peer-refit", help=f"comma-separated, from {list(MODELS)}")
+    ap.add_argument("--halves", action="store_true", help="also score the cpu recipe's MiniLM and TF-IDF halves")
+    ap.add_argument("--keep", default=None, help="keep the trained model folders here (e.g. for bench/bias.py "
+                                                "--baseline) instead of a temporary folder")
     ap.add_argument("--folds", type=int, default=5, help="cross-validation folds")
     ap.add_argument("--max-folds", type=int, default=None, help="run only the first N folds (a quicker, rougher CV)")
     ap.add_argument("--skip-cv", action="store_true", help="only the test rows")
@@ -227,7 +273,10 @@ def main() -> dict:
     extra = load_train_rows(a.extra)
     names = [n.strip() for n in a.models.split(",")]
     results = {}
+    if a.halves:
+        MODELS["cpu"] = (lambda *x, **k: fit_toxlab("cpu", *x, halves=True, **k), True)
     with tempfile.TemporaryDirectory(prefix="toxlab-quality-") as tmp:
+        tmp = a.keep or tmp
         for name in names:
             if not a.skip_test:
                 print(f"{name}: test", flush=True)
