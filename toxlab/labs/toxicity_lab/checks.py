@@ -379,24 +379,29 @@ def close(a: float, b: float, rel: float = 1e-4) -> bool:
 
 
 def test_weighted_loss__cross_entropy_of_the_logits(student):
-    batch = loss_batch()
+    batch, other = loss_batch(), loss_batch(seed=9)  # the same labels, other ids
     with hint_when_it_raises("compute_loss(model, inputs) with class_weights [1, 1] on a batch of 6 rows"):
         loss = student_loss_value(student, [1.0, 1.0], batch)
     expected, logits, _ = reference_loss(batch, [1.0, 1.0])
+    if close(loss, expected, 1e-5):
+        return
     import torch
 
     labels = torch.tensor(batch["labels"])
-    summed = expected * len(labels)
     from_probs = float(torch.nn.functional.cross_entropy(torch.softmax(torch.tensor(logits), -1), labels))
+    # a loss off by a constant factor has the right per-row terms and the wrong division: the ratio of two
+    # batches with the same labels (so the same divisor, whatever it is) tells that apart from wrong terms
+    with hint_when_it_raises("compute_loss(model, inputs) with class_weights [1, 1] on a batch of 6 rows"):
+        scaled = close(loss / student_loss_value(student, [1.0, 1.0], other), expected / reference_loss(other, [1.0, 1.0])[0])
     if close(loss, from_probs):
         why = "it matches cross_entropy of softmax probabilities: pass the logits, cross_entropy applies log-softmax itself"
-    elif close(loss, summed):
-        why = "it is the sum over the rows: cross_entropy's default reduction is the mean"
+    elif scaled:
+        why = (f"the per-row terms are right but the loss is {loss / expected:.2f} times their mean: with weights [1, 1] "
+               "divide their sum by the number of rows, which is the sum of the weights of the batch's labels")
     else:
         why = ("pass the logits of model(**inputs), run on every input but the labels (attention mask included), "
                "to cross_entropy with the labels")
-    assert close(loss, expected, 1e-5), (
-        f"with class weights [1, 1] the loss is plain cross-entropy, {expected:.4f}; got {loss:.4f}: {why}")
+    raise AssertionError(f"with class weights [1, 1] the loss is plain cross-entropy, {expected:.4f}; got {loss:.4f}: {why}")
 
 
 def test_weighted_loss__weights_in_class_order(student):
