@@ -144,8 +144,9 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = []
-    # a given --baseline folder may still be training (bench/quality.py --keep): train the mitigations first
-    order = [*args.methods, "baseline"] if args.baseline else ["baseline", *args.methods]
+    # a given --baseline folder may still be training (bench/quality.py --keep): then train the mitigations first
+    waiting = args.baseline and not (Path(args.baseline) / "config.json").is_file()
+    order = [*args.methods, "baseline"] if waiting else ["baseline", *args.methods]
     for name in order:
         folder = Path(args.baseline) if name == "baseline" and args.baseline else out / f"{args.preset}-{name}"
         if name == "baseline" and args.baseline:
