@@ -5,8 +5,9 @@
           (the one lab 6a's cpu mode uses, a few minutes on a laptop)
   grade : under nbgrader: a tiny random BERT, a slice of the identity set, demo data, no retraining (seconds)
 
-The model is saved_models/best_model, else the newest saved_models/run-*/ (what lab 6a writes);
-when neither exists the cpu recipe is trained first. The mitigated model goes to
+The model is the one lab 6a saved, found as in lab 6b (toxlab.labs.find_saved_model: $TOXLAB_MODEL_DIR,
+else saved_models/ beside the notebook, then ../toxicity_lab/saved_models/); when there is none the
+cpu recipe is trained into saved_models/cpu-recipe first. The mitigated model goes to
 saved_models/mitigated-<method>/, and a folder already there is loaded, not trained over.
 """
 

@@ -4,9 +4,10 @@
   cpu   : the same model, 40 short test comments, IG with 32 steps (a few minutes on a laptop)
   grade : under nbgrader: a tiny random BERT, 6 demo comments, IG with 8 steps (seconds)
 
-In cpu and gpu mode the lab explains saved_models/best_model (what `toxlab train` writes), else the
-newest saved_models/run-*/ (what lab 6a's notebook writes). When neither exists it says so and
-trains the cpu recipe into saved_models/best_model first (toxlab.labs.load_lab_model, PRESETS["cpu"]).
+In cpu and gpu mode the lab explains the model lab 6a saved, found by toxlab.labs.find_saved_model:
+$TOXLAB_MODEL_DIR when set, else saved_models/ beside the notebook, then the sibling
+../toxicity_lab/saved_models/ of the course layout (best_model, else the newest run-*). When there is
+none it says where it looked and trains the cpu recipe into saved_models/cpu-recipe first.
 """
 
 from __future__ import annotations
