@@ -8,6 +8,9 @@
     python course/instructor.py feedback [STUDENT ...]    # HTML feedback, hidden tests stripped
     python course/instructor.py export [--to grades.csv]  # grades as CSV
     python course/instructor.py run-lab [--out runs/lab]  # the main job: every lab end to end (below)
+    python course/instructor.py zip-collect LAB ZIP       # an LMS (Canvas) download -> course/submitted/
+    sudo python course/instructor.py hub start --students alice,bob   # the course on a JupyterHub here
+    sudo python course/instructor.py hub grade|stop       #   collect, autograde, release feedback; stop
 
 Every command works on every lab (the assignments under source/, in toxlab.labs order), or on the
 one that --assignment NAME names; `place` takes the lab from the notebook's file name when it is
@@ -270,7 +273,7 @@ def run(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run-lab", parents=[one], help="the main job: run every lab end to end and grade two examples each")
     p.add_argument("--out", default=str(COURSE_DIR.parent / "runs" / "lab"),
                    help="folder for the executed notebooks and reports (<out>/<assignment>/)")
-    p = sub.add_parser("hub", help="run the course on a JupyterHub on this machine (course/hub/README.md)")
+    p = sub.add_parser("hub", help="run the course on a JupyterHub on this machine (README: Run the course on JupyterHub)")
     p.add_argument("action", choices=["start", "stop", "grade"],
                    help="start: build and start it (root); grade: collect, autograde, release feedback; stop")
     p.add_argument("--students", default="", help="start: the students' user names, comma-separated (alice,bob)")

@@ -3,7 +3,7 @@
 Loopback only, PAM logins for the course's Unix users, each server spawned as its user from the shared
 environment, and formgrader as a service that only the instructor's group may open (nbgrader's documented
 setup for a hub: its tab inside JupyterLab is blank under JupyterHub >= 4.1's frame-ancestors 'none').
-For a real deployment see course/hub/README.md (login, TLS, limits).
+For a real deployment see README "Run the course on JupyterHub" (login, TLS, limits).
 """
 
 import json
