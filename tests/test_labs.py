@@ -131,3 +131,21 @@ def test_a_named_model_dir_that_holds_no_model_is_refused(tmp_path, monkeypatch)
     monkeypatch.setenv(labs.MODEL_DIR_ENV, str(tmp_path))
     with pytest.raises(FileNotFoundError, match=f"{labs.MODEL_DIR_ENV}=.*no config.json"):
         labs.find_saved_model()
+
+
+def test_6c_compares_the_mitigated_model_at_the_threshold_rule_6a_used(course_layout, monkeypatch, tiny_model,
+                                                                        minilm_tokenizer):
+    """6a's notebook saves macro F1's argmax on validation; train() saves another rule's threshold and records
+    the argmax beside it: the before/after comparison must use the argmax for both models, not mix the rules."""
+    from toxlab.saved import save_model_folder, set_threshold
+
+    course, _ = course_layout
+    monkeypatch.chdir(course / "bias_lab")
+    folder = Path("saved_models") / "mitigated-identity-nontoxic"  # what a finished retraining leaves
+    set_threshold(tiny_model, 0.81, {"prevalence": 0.1, "threshold": 0.81, "validation_argmax": 0.42})
+    save_model_folder(folder, tiny_model, minilm_tokenizer, threshold=0.81)
+    modes = labs.get("bias_lab").module("modes")
+    cfg = modes.lab_config("cpu")
+    _m, _t, threshold, where = modes.mitigated_model(cfg, "identity-nontoxic")
+    assert Path(where) == folder
+    assert threshold == pytest.approx(0.42), "the mitigated model was compared at train()'s rule, 6a's model at the argmax"

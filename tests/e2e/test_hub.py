@@ -295,6 +295,16 @@ def test_a_student_cannot_read_hidden_checks_gradebook_course_or_the_other_stude
             assert res.returncode != 0 and "Permission denied" in res.stderr, f"{user} could list {folder}"
         res = deploy.as_user(hub.state, user, ["cat", str(hub.root / "passwords.txt")], check=False)
         assert res.returncode != 0, f"{user} could read the passwords"
+    # the probe can fail: with the plausible wrong setup, a home left at 0755 (useradd's default on many
+    # systems), the other student's fetched notebook is read at once
+    leaky = deploy.home(hub.root, ALICE)
+    mode = leaky.stat().st_mode & 0o7777
+    leaky.chmod(0o755)
+    try:
+        res = deploy.as_user(hub.state, BOB, ["cat", str(leaky / "toxicity_lab" / "toxicity_lab.ipynb")], check=False)
+        assert res.returncode == 0, f"a home at 0755 should leak (else the checks above prove nothing): {res.stderr}"
+    finally:
+        leaky.chmod(mode)
     context, page = login(browser, hub, BOB)
     try:
         r = page.goto(f"{hub.url}/services/toxlab/formgrader/")

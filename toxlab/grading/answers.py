@@ -3,6 +3,9 @@ failure that says what was returned instead."""
 
 from __future__ import annotations
 
+import contextlib
+import re
+
 import numpy as np
 
 from . import wire
@@ -80,3 +83,23 @@ def same(got, want) -> bool:
         return got == want
     except Exception:  # noqa: BLE001 - plain data from the checker's side only; be safe anyway
         return False
+
+
+# the checker's own words when a student's function raised: "name(...) raised TypeError: ..." (toxlab.grading)
+RAISED = re.compile(r"^[\w.]+\(\.\.\.\) raised ")
+
+
+@contextlib.contextmanager
+def hint_when_it_raises(hint: str):
+    """A student's function that raises inside this block fails the check with the error *and* `hint`.
+
+    The checker's message alone ("make_training_args(...) raised TypeError: got multiple values ...") says what
+    broke but not what the exercise expects; `hint` says what the check asked for, so the verdict still teaches.
+    Only a raise of the student's code gets it: the checks' own assertions keep their own hints."""
+    try:
+        yield
+    except AssertionError as e:
+        message = str(e)
+        if not RAISED.match(message):
+            raise
+        raise AssertionError(f"{message.splitlines()[0][:240]} -- {hint}") from None

@@ -101,9 +101,10 @@ def to_plain(value, depth: int = 0):
             return {codec.tag: body} if codec.tag else body
     if isinstance(value, dict) or (hasattr(value, "keys") and hasattr(value, "__getitem__")):
         keys = list(value.keys())
-        if not all(type(k) is str for k in keys):
+        if not all(isinstance(k, str) for k in keys):
             raise WireError("dict keys must be strings")
-        return {k: to_plain(value[k], depth + 1) for k in keys}
+        # a str subclass, such as numpy's str_ (what np.unique over terms gives), travels as its plain string
+        return {str.__str__(k): to_plain(value[k], depth + 1) for k in keys}
     if isinstance(value, float):  # a float subclass: its value only
         return to_plain(float.__float__(value), depth)
     if isinstance(value, int):

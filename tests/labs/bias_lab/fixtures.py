@@ -1267,6 +1267,13 @@ _FNR_WRONG = [
             toxic = df[df["y"] == 1]
             return (toxic["s"] < threshold).groupby(toxic["term"]).mean().to_dict()
         '''), "Groups only the toxic rows: a term with no toxic row is missing from the dict instead of NaN."),
+    ("mean_of_no_rows_warns", _src('''
+        def term_fnr(labels, scores, terms, threshold):
+            terms = np.asarray(terms)
+            return {str(t): float(np.mean(scores[(terms == t) & (labels == 1)] < threshold))
+                    for t in dict.fromkeys(terms.tolist())}
+        '''), "Right values, but a term with no toxic row gets its nan from numpy's mean of an empty array, "
+         "with a RuntimeWarning (a new student's lazy answer, issue #27 review)."),
     ("false_positive_rate", _src('''
         def term_fnr(labels, scores, terms, threshold):
             out = {}
@@ -1372,6 +1379,15 @@ _FNR_CORRECT = [
             with np.errstate(invalid="ignore", divide="ignore"):
                 fnr = np.where(toxic > 0, missed / np.where(toxic > 0, toxic, 1), np.nan)
             return dict(zip(names.tolist(), fnr))
+        ''')),
+    ("unique_loop_numpy_keys", _src('''
+        def term_fnr(labels, scores, terms, threshold):
+            labels, scores, terms = np.asarray(labels), np.asarray(scores, dtype=float), np.asarray(terms)
+            out = {}
+            for t in np.unique(terms):  # the keys are numpy str_, a str subclass: a new student's natural loop
+                toxic = (terms == t) & (labels == 1)
+                out[t] = float(np.mean(scores[toxic] < threshold)) if toxic.any() else float("nan")
+            return out
         ''')),
 ]
 

@@ -372,3 +372,12 @@ def test_term_fnr__a_term_without_toxic_rows(student):
     got = student_fnr(student, labels, scores, terms, 0.5, expect)
     assert set(got) == {"jewish", "deaf"} and all(close(number_or_none(got[t]), want[t]) for t in want), (
         f"{expect}, got {got}")
+
+
+def test_term_fnr__no_warning_for_a_term_without_toxic_rows(student):
+    expect = "a term with no toxic rows gets float('nan'), without a warning"
+    _, warned = ask_recording_warnings(student, "term_fnr", *data([0, 0, 1, 1], [0.9, 0.2, 0.8, 0.1]),
+                                       ["jewish", "jewish", "deaf", "deaf"], 0.5, expect=expect)
+    assert not warned, (
+        f"term_fnr warned for 'jewish', a term with no toxic rows ({warned[0]}): check that a term has toxic rows "
+        "and return float('nan') yourself, before taking a mean over no rows (numpy warns, then gives nan)")

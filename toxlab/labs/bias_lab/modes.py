@@ -93,7 +93,7 @@ def mitigated_model(cfg: BiasConfig, method: str = "identity-nontoxic", model=No
     A folder saved_models/mitigated-<method>/ that already holds a model is loaded, never trained over."""
     from ...data import load_jigsaw
     from ...models import load_classifier
-    from ...saved import model_threshold
+    from ...saved import model_threshold, model_threshold_choice
     from ...recipe import get_preset
     from ...training import train
 
@@ -112,7 +112,13 @@ def mitigated_model(cfg: BiasConfig, method: str = "identity-nontoxic", model=No
         train(load_jigsaw(cfg.data, verbose=False), new, tok, preset=cfg.preset, output_dir=out, augment=method,
               lexical=False)
     new, tok = load_classifier(out)
-    return new.eval(), tok, model_threshold(new), str(out)
+    # lab 6a's notebook picks its threshold as macro F1's argmax on its validation rows; train() saves a
+    # threshold chosen another way (threshold_choice), so the comparison takes the one the same rule gave
+    # on the mitigated model's own validation rows, which train() records beside it
+    same_rule = (model_threshold_choice(new) or {}).get("validation_argmax")
+    threshold = model_threshold(new) if same_rule is None else float(same_rule)
+    print(f"mitigated model: threshold {threshold:.3f} (macro F1's argmax on its validation rows, as in lab 6a)")
+    return new.eval(), tok, threshold, str(out)
 
 
 # run-lab appends this cell to the executed notebook: it writes the lab's report into __REPORT_DIR__

@@ -25,7 +25,7 @@ import numpy as np
 
 from toxlab.explain import n_top
 from toxlab.explain import top_k as ref_top_k
-from toxlab.grading.answers import as_float, as_ints, kind
+from toxlab.grading.answers import as_float, as_ints, hint_when_it_raises, kind
 from toxlab.grading.wire import Tensor, obj
 from toxlab.labs import objects
 
@@ -47,13 +47,8 @@ def p(weights: dict, bias: float, text: str, pairs: dict | None = None) -> float
 def call(student, asks: str, name: str, *args, echo: bool = False):
     """student.call (or call_echo) of the student's `name`; when their function raises, the failure says what
     this check asks beside the error, so a crash still shows the exercise's hint."""
-    try:
+    with hint_when_it_raises(f"what this check asks: {asks}"):
         return student.call_echo(name, *args) if echo else student.call(name, *args)
-    except AssertionError as e:
-        first = (str(e).splitlines() or [""])[0]
-        if first.startswith(f"{name}(...) raised"):
-            raise AssertionError(f"{first[:240]}; what this check asks: {asks}") from None
-        raise
 
 
 def as_floats(got, n: int, what: str, per: str = "word") -> list[float]:

@@ -16,37 +16,14 @@ toxlab.grading.answers.
 
 from __future__ import annotations
 
-import contextlib
-import re
-
 import numpy as np
 import pytest
 
 from toxlab.grading import wire
-from toxlab.grading.answers import as_float, as_ints, as_tensor, kind  # noqa: F401 - as_float: the hidden checks'
+from toxlab.grading.answers import as_float, as_ints, as_tensor, hint_when_it_raises, kind  # noqa: F401 - as_float: the hidden checks'
 from toxlab.grading.wire import obj
 from toxlab.labs import objects
 from toxlab.labs.codecs import Args, Dataset
-
-# the checker's own words when a student's function raised: "name(...) raised TypeError: ..." (toxlab.grading)
-RAISED = re.compile(r"^[\w.]+\(\.\.\.\) raised ")
-
-
-@contextlib.contextmanager
-def hint_when_it_raises(hint: str):
-    """A student's function that raises inside this block fails the check with the error *and* `hint`.
-
-    The checker's message alone ("make_training_args(...) raised TypeError: got multiple values ...") says what
-    broke but not what the exercise expects; `hint` says what the check asked for, so the verdict still teaches.
-    Only a raise of the student's code gets it: the checks' own assertions keep their own hints."""
-    try:
-        yield
-    except AssertionError as e:
-        message = str(e)
-        if not RAISED.match(message):
-            raise
-        raise AssertionError(f"{message.splitlines()[0]} -- {hint}") from None
-
 
 # --- exercise: label_counts -------------------------------------------------------
 
