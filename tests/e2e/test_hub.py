@@ -40,7 +40,7 @@ pytest.importorskip("nbgrader", reason="needs nbgrader, from the course extra (p
 
 from conftest import ROOT
 from expected_scores import fixtures
-from test_jupyterlab import CHROMIUM_FLAGS, chromium, free_port
+from test_jupyterlab import browser, free_port  # noqa: F401 - browser: the same module-scoped fixture
 
 from toxlab import labs
 from toxlab.grading import solved_notebook
@@ -96,17 +96,6 @@ def hub():
         assert stop.returncode == 0, stop.stderr[-3000:]
         for user in (INSTRUCTOR, ALICE, BOB):
             assert not deploy.user_exists(user), f"hub stop --remove-users left {user}"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
 
 
 @contextlib.contextmanager
