@@ -1,7 +1,7 @@
 """One graded scratch course shared by every test that reads a graded course (run once per session).
 
 It holds, for every lab, the round trip's submissions (the solution, the untouched release, wrong
-and alternative correct fixtures, malformed notebooks: tests/test_course.py) and that lab's
+and alternative correct fixtures dealt into a few submissions (rounds), malformed notebooks: tests/test_course.py) and that lab's
 attacks with a control graded last (tests/test_grading_integrity.py); and a few repeated wrong
 fixtures of lab 6a (for the report's ranking: tests/test_batch.py). All are graded in one
 `autograde --workers 2` run over every lab: the parallel path, as an instructor runs it for a class.
@@ -47,14 +47,49 @@ def grade_cells(nb) -> list[str]:
             and c.cell_type == "code"]
 
 
+def rounds(pairs: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """[(exercise, fixture)] dealt into as few rounds as hold at most one fixture per exercise, in order.
+
+    A round is one submission with every one of its fixtures in at once: each exercise's score depends on
+    its own cells alone (tests/test_exercises.py::test_a_fixture_cell_touches_no_other_exercise), so its
+    expected score is still exact, and one exercise's mistake leaking into another's score shows, because
+    that other exercise has its own exactly known score. One submission per fixture cost a graded
+    submission each (about 40 of them, minutes of the suite) to prove the same thing."""
+    out: list[list[tuple[str, str]]] = []
+    for ex, name in pairs:
+        free = next((r for r in out if all(e != ex for e, _ in r)), None)
+        if free is None:
+            out.append(free := [])
+        free.append((ex, name))
+    return out
+
+
+def round_student(kind: str, lab: str, exercise: str, name: str) -> str:
+    """The student whose submission carries fixture `name` of `exercise` ('wrong' or 'correct')."""
+    fx = fixtures(lab)
+    pairs = fx.THROUGH_AUTOGRADE if kind == "wrong" else fx.CORRECT_THROUGH_AUTOGRADE
+    return next(f"{kind}-{i}" for i, r in enumerate(rounds(pairs), 1) if (exercise, name) in r)
+
+
+def round_expected(lab: str, student: str) -> dict[str, float]:
+    """{grade cell: points} that a round's submission must score: each fixture's own, the rest full marks."""
+    fx = fixtures(lab)
+    kind, i = student.rsplit("-", 1)
+    pairs = fx.THROUGH_AUTOGRADE if kind == "wrong" else fx.CORRECT_THROUGH_AUTOGRADE
+    table = "WRONG" if kind == "wrong" else "CORRECT"
+    return {**full_marks(lab), **{f"check_{ex}": score_of(lab, ex, fixture(table, ex, name))
+                                  for ex, name in rounds(pairs)[int(i) - 1]}}
+
+
 def course_submissions(lab: str, release, solution) -> dict:
     """The round trip's submissions of one lab: {student: notebook}."""
     fx = fixtures(lab)
     subs = {"solution": solution, "blank": release}
-    for ex, name in fx.THROUGH_AUTOGRADE:
-        subs[f"wrong-{ex}-{name}"] = with_cells(solution, **{fx.SOLUTION_CELL[ex]: fixture("WRONG", ex, name)})
-    for ex, name in fx.CORRECT_THROUGH_AUTOGRADE:
-        subs[f"correct-{ex}-{name}"] = with_cells(solution, **{fx.SOLUTION_CELL[ex]: fixture("CORRECT", ex, name)})
+    for kind, table, pairs in (("wrong", "WRONG", fx.THROUGH_AUTOGRADE),
+                               ("correct", "CORRECT", fx.CORRECT_THROUGH_AUTOGRADE)):
+        for i, r in enumerate(rounds(pairs), 1):
+            subs[f"{kind}-{i}"] = with_cells(solution, **{fx.SOLUTION_CELL[ex]: fixture(table, ex, name)
+                                                          for ex, name in r})
     first, second = grade_cells(solution)[:2]
     dup = copy.deepcopy(solution)
     i = next(i for i, c in enumerate(dup.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == first)

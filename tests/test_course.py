@@ -2,7 +2,7 @@
 
 The graded course (tests/graded_course.py, shared with the integrity and batch tests) holds the
 reference solution, the untouched release, a handful of wrong and alternative-correct fixtures
-(tests/test_exercises.py runs all of them in process), and two malformed ones (a duplicated
+(tests/test_exercises.py runs all of them in process) dealt into a few submissions, and two malformed ones (a duplicated
 grade cell, edited cell metadata), all graded in one parallel run. Each must get exactly the
 score it deserves, shares of partial credit included, and the run must finish for all.
 """
@@ -17,7 +17,7 @@ pytest.importorskip("nbgrader", reason="needs nbgrader, from the course extra (p
 
 from conftest import ROOT
 from expected_scores import fixtures, score_of
-from graded_course import fixture, full_marks
+from graded_course import fixture, full_marks, round_expected, round_student
 from scratch_course import autograded, instructor, scores
 
 from toxlab import labs
@@ -76,11 +76,16 @@ def test_untouched_release_gets_zero_everywhere(course, lab):
 
 @pytest.mark.parametrize("lab,exercise,name", WRONG_RUNS, ids=[f"{e}-{n}" for _, e, n in WRONG_RUNS])
 def test_one_mistake_loses_exactly_the_shares_of_its_failed_checks(course, lab, exercise, name):
-    """The students' view: points lost on that exercise only, as many as the checks it fails are worth."""
-    got = autograded(scores(course[0], lab)[f"wrong-{exercise}-{name}"])
+    """The students' view: points lost on that exercise only, as many as the checks it fails are worth.
+
+    The mistake shares its submission with other exercises' mistakes (graded_course.rounds), each with its
+    own exact score, so a mistake that cost another exercise anything would show there too."""
+    student = round_student("wrong", lab, exercise, name)
+    got = autograded(scores(course[0], lab)[student])
     earned = score_of(lab, exercise, fixture("WRONG", exercise, name))
     assert earned < fixtures(lab).POINTS[exercise], f"{exercise}/{name} should lose something"
-    assert got == pytest.approx({**full_marks(lab), f"check_{exercise}": earned})
+    assert got[f"check_{exercise}"] == pytest.approx(earned), f"{student}: {got}"
+    assert got == pytest.approx(round_expected(lab, student)), f"{student}: another exercise's score is off"
 
 
 def test_partial_credit_reaches_the_gradebook(course):
@@ -91,7 +96,7 @@ def test_partial_credit_reaches_the_gradebook(course):
 
 @pytest.mark.parametrize("lab,exercise,name", CORRECT_RUNS, ids=[f"{e}-{n}" for _, e, n in CORRECT_RUNS])
 def test_alternative_correct_solution_gets_full_marks(course, lab, exercise, name):
-    assert autograded(scores(course[0], lab)[f"correct-{exercise}-{name}"]) == full_marks(lab)
+    assert autograded(scores(course[0], lab)[round_student("correct", lab, exercise, name)]) == full_marks(lab)
 
 
 @pytest.mark.parametrize("lab", LABS)

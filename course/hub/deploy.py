@@ -473,7 +473,10 @@ def stop(root: Path, remove_users: bool = False) -> None:
 def grade(root: Path, assignments: list[str] | None = None, workers: int = 0) -> dict[str, list[str]]:
     """As the instructor: collect each lab's submissions from the exchange, autograde them with toxlab's grader
     (instructor.py autograde: checker and sandbox), generate feedback with the hidden checks stripped
-    (instructor.py feedback) and release it through the exchange. Returns {lab: students collected}."""
+    (instructor.py feedback) and release it through the exchange. Returns {lab: students collected}.
+
+    When every lab has submissions, one autograde and one feedback run cover them all: each run pays the
+    start-up of nbgrader, the sandbox and (with workers) a Dask cluster once, not once per lab."""
     root = root.resolve()
     state = State.load(root)
     course = course_root(state)
@@ -483,17 +486,23 @@ def grade(root: Path, assignments: list[str] | None = None, workers: int = 0) ->
         as_user(state, state.instructor, ["nbgrader", "collect", lab, EXCHANGE_COPY], cwd=course / "course")
         collected[lab] = sorted(p.parent.name for p in (course / "course" / "submitted").glob(f"*/{lab}"))
         say(f"collected {lab}: {', '.join(collected[lab]) or 'no submissions'}")
-        if not collected[lab]:
-            continue
-        t = time.time()
-        res = as_user(state, state.instructor, [*tool, "autograde", "--assignment", lab,
+    labs = [lab for lab, students in collected.items() if students]
+    if not labs:
+        return collected
+    # instructor.py takes one --assignment or none (every lab): one run when every lab has submissions
+    runs = [[]] if labs == labs_of(course) else [["--assignment", lab] for lab in labs]
+    t = time.time()
+    for which in runs:
+        res = as_user(state, state.instructor, [*tool, "autograde", *which,
                                                 *(["--workers", str(workers)] if workers else [])], cwd=course, check=False)
         print(res.stdout, end="")
         if res.returncode:
             print(res.stderr[-3000:], file=sys.stderr)
-            raise HubError(f"hub: autograde of {lab} failed; see above")
-        say(f"autograded {lab} in {time.time() - t:.0f} s")
-        as_user(state, state.instructor, [*tool, "feedback", "--assignment", lab], cwd=course)
+            raise HubError(f"hub: autograde of {' '.join(which) or 'every lab'} failed; see above")
+    say(f"autograded {', '.join(labs)} in {time.time() - t:.0f} s")
+    for which in runs:
+        as_user(state, state.instructor, [*tool, "feedback", *which], cwd=course)
+    for lab in labs:
         for student in collected[lab]:
             # release_feedback reads the submission's timestamp and secret beside the feedback (they name its
             # file in the exchange), which the course's notebooks-only copying leaves out of feedback/
