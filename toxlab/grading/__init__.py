@@ -225,8 +225,11 @@ def run_check_files(exercise: str | list[str], student: Student, paths: list[Pat
     with tempfile.TemporaryDirectory(prefix="toxlab-checks-") as tmp:
         checks = [str(shutil.copy(p, Path(tmp) / f"{n}.py")) for p, n in zip(paths, names)]
         (Path(tmp) / "pytest.ini").write_text("[pytest]\n")
-        args = [*checks, "-k", selection, "-q", "--noconftest", "-p", "no:cacheprovider",
-                "-p", "no:warnings", "-p", "no:stepwise", "--rootdir", tmp, "-c", str(Path(tmp) / "pytest.ini"),
+        # no:unraisableexception: that plugin ends every run with a full gc.collect(), which walks the whole
+        # heap (torch, transformers, the notebook's data): 0.4 s a run on a small heap and seconds on a big
+        # one, paid by every grade cell and every fixture of the matrix; the verdicts never used what it finds
+        args = [*checks, "-k", selection, "-q", "--noconftest", "-p", "no:cacheprovider", "-p", "no:warnings",
+                "-p", "no:stepwise", "-p", "no:unraisableexception", "--rootdir", tmp, "-c", str(Path(tmp) / "pytest.ini"),
                 "-W", "ignore", *(["-x"] if first_failure else [])]
         try:
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
