@@ -102,6 +102,8 @@ def run_lab(out: Path, names: list[str]) -> None:
     # labs 6b and 6c find the model lab 6a saved in ../toxicity_lab/saved_models/ the way a student's do
     course = out / "course"
     os.environ.setdefault("TOXLAB_MODE", "cpu")
+    if os.environ.get("TOXLAB_DATA"):  # each notebook runs in its own lab folder: a relative path would miss
+        os.environ["TOXLAB_DATA"] = os.path.abspath(os.environ["TOXLAB_DATA"])
     os.environ["TOXLAB_HIDDEN_CHECKS"] = str(COURSE_DIR / "hidden_checks")  # the source's grade cells run them
     for name in names:
         (course / name).mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
-"""Every lab's instructor notebook executes headless, in grade mode and in CPU mode on demo data,
-with every grade cell passing and writing nothing to stderr."""
+"""Every lab's instructor notebook executes headless, in grade mode, and in CPU mode in the course layout
+(6a on the shared Jigsaw sample, 6b and 6c on its saved model), with every grade cell passing and writing
+nothing to stderr."""
 
 import os
 import shutil
@@ -13,7 +14,7 @@ pytest.importorskip("nbclient", reason="needs nbclient, from the course extra (p
 
 from nbclient import NotebookClient
 
-from conftest import ROOT
+from conftest import ROOT, shared_path
 from toxlab import labs
 
 pytestmark = pytest.mark.course
@@ -74,28 +75,33 @@ def load_instructor():
     return instructor
 
 
-def trusted_run(given: Path, instructor) -> str | None:
-    """What data a run-lab output in `given` ran on, when its stamp names this tree and every lab; else None."""
+def trusted_run(given: Path, instructor, data: Path) -> bool:
+    """Whether `given` holds a run-lab output of this tree, every lab in cpu mode, on the data folder `data`."""
     import json
 
     stamp = given / instructor.RUN_STAMP
     if not stamp.is_file():
-        return None
+        return False
     made = json.loads(stamp.read_text())
-    ok = made.get("tree") == instructor.tree_digest() and made.get("labs") == list(labs.LABS) and made.get("mode") == "cpu"
-    return made["data"] if ok else None
+    ran_on = made.get("data")
+    return (made.get("tree") == instructor.tree_digest() and made.get("labs") == list(labs.LABS)
+            and made.get("mode") == "cpu" and ran_on not in (None, "demo") and Path(ran_on).resolve() == data.resolve())
 
 
 def test_a_run_lab_output_is_trusted_only_for_the_tree_that_made_it(tmp_path):
     import json
 
     instructor = load_instructor()
-    stamp = {"tree": instructor.tree_digest(), "labs": list(labs.LABS), "mode": "cpu", "data": "demo"}
+    data = tmp_path / "jigsaw-sample"
+    data.mkdir()
+    stamp = {"tree": instructor.tree_digest(), "labs": list(labs.LABS), "mode": "cpu", "data": str(data)}
     (tmp_path / instructor.RUN_STAMP).write_text(json.dumps(stamp))
-    assert trusted_run(tmp_path, instructor) == "demo"
-    for wrong in ({"tree": "0" * 64}, {"labs": ["toxicity_lab"]}, {"mode": "grade"}):
+    assert trusted_run(tmp_path, instructor, data)
+    # another tree, a lab missing, grade mode, demo data or another folder: the test runs the labs itself
+    for wrong in ({"tree": "0" * 64}, {"labs": ["toxicity_lab"]}, {"mode": "grade"}, {"data": "demo"},
+                  {"data": str(tmp_path)}):
         (tmp_path / instructor.RUN_STAMP).write_text(json.dumps({**stamp, **wrong}))
-        assert trusted_run(tmp_path, instructor) is None, wrong
+        assert not trusted_run(tmp_path, instructor, data), wrong
     edited = tmp_path / "tree"  # a changed notebook changes the digest
     for part in ("toxlab", "source", "course"):
         shutil.copytree(ROOT / part, edited / part, ignore=shutil.ignore_patterns("__pycache__", "*.db"))
@@ -106,23 +112,24 @@ def test_a_run_lab_output_is_trusted_only_for_the_tree_that_made_it(tmp_path):
 
 
 def run_lab_output(tmp_path) -> tuple[Path, str]:
-    """A run-lab output of this very tree, and how it was got.
+    """A run-lab output of this very tree on the shared Jigsaw sample, and how it was got.
 
-    README command 1 (run-lab) already runs the three labs in cpu mode in the course layout; CI runs it first
-    and names its output in $TOXLAB_RUN_LAB_OUT, so this test checks that run instead of training again.
-    An output whose stamp names another tree (an older run, an edited notebook) is never trusted: then the
-    labs run here, on demo data, the way run-lab runs them."""
+    README command 1 (run-lab) already runs the three labs in cpu mode in the course layout; CI runs it first,
+    on the shared sample ($TOXLAB_DATA), and names its output in $TOXLAB_RUN_LAB_OUT, so this test checks
+    that run instead of training again. An output whose stamp names another tree (an older run, an edited
+    notebook) or other data (run-lab's demo default) is never trusted: then the labs run here, on the
+    shared sample, the way run-lab runs them."""
+    data = shared_path("jigsaw-sample")
     instructor = load_instructor()
     given = Path(os.environ.get("TOXLAB_RUN_LAB_OUT") or ROOT / "runs" / "lab")
-    data = trusted_run(given, instructor)
-    if data is not None:
+    if trusted_run(given, instructor, data):
         return given, f"run-lab's output in {given} (data: {data})"
     out = tmp_path / "lab"
-    env = {"TOXLAB_MODE": "cpu", "TOXLAB_HIDDEN_CHECKS": str(ROOT / "course" / "hidden_checks")}
-    old = {k: os.environ.get(k) for k in [*env, "TOXLAB_DATA", "MPLBACKEND"]}
+    env = {"TOXLAB_MODE": "cpu", "TOXLAB_HIDDEN_CHECKS": str(ROOT / "course" / "hidden_checks"),
+           "TOXLAB_DATA": str(data)}
+    old = {k: os.environ.get(k) for k in [*env, "MPLBACKEND"]}
     os.environ.update(env)
-    for k in ("TOXLAB_DATA", "MPLBACKEND"):  # demo data; conftest's Agg would stop inline plots
-        os.environ.pop(k, None)
+    os.environ.pop("MPLBACKEND", None)  # conftest's Agg would stop inline plots
     try:
         for name in labs.LABS:
             (out / "course" / name).mkdir(parents=True)
@@ -130,14 +137,14 @@ def run_lab_output(tmp_path) -> tuple[Path, str]:
     finally:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    return out, "the labs executed here on demo data"
+    return out, f"the labs executed here on {data}"
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(25 * 60)
 def test_the_labs_join_up_in_the_course_layout(tmp_path):
     """Each lab in its own folder under one course folder, as nbgrader gives them to a student: lab 6a trains
-    and saves its model with its threshold; labs 6b and 6c load that folder from ../toxicity_lab/ and train
+    on the shared Jigsaw sample and saves its model with its threshold; labs 6b and 6c load that folder from ../toxicity_lab/ and train
     nothing of their own (6c only its mitigated model); every cell runs, every grade cell passes quietly."""
     import importlib.util
 
@@ -150,6 +157,10 @@ def test_the_labs_join_up_in_the_course_layout(tmp_path):
         assert problems(nb) == [], f"{name}, in {how}"
         assert "mode=cpu" in stream_text(nb)
     assert check.sibling_model_problems(out) == [], how
+    import json
+
+    ran_on = json.loads((out / "toxicity_lab" / "metrics.json").read_text())["data"]
+    assert ran_on.startswith("Jigsaw Toxic Comments from") and "jigsaw-sample" in ran_on, f"6a trained on {ran_on!r}"
     assert {"plot_counts", "evaluate", "pr_curve", "bias_probe"} <= images(
         nbformat.read(out / "toxicity_lab" / "toxicity_lab.executed.ipynb", as_version=4))
     assert {"attention_demo", "faithfulness"} <= images(
