@@ -12,7 +12,7 @@ macro F1 at train's prevalence). Printed per model:
 - on jigsaw-sample's 440 test rows: ROC-AUC and macro F1 with 95% bootstrap intervals;
 - on the augmentation's own family (`toxlab.bias.identity_set`: 61 terms x 24 non-toxic + 22 toxic
   templates, the shapes and every term the augmentation's sentences use) and on the held-out family
-  (`toxlab.bias.heldout_identity_set`: 47 terms, 21 of them in no augmentation list, x 20 + 20 templates
+  (`toxlab.bias.heldout_identity_set`: 47 terms, 21 of them in no augmentation list, x 32 + 32 templates
   written apart): FPR spread and its worst terms, mean FPR, FNR spread, min subgroup AUC, final metric;
   on the held-out family also the FPR spread over its 21 new terms alone;
 - the real test comments that mention an identity term: their count, AUC and FPR against the other rows'.

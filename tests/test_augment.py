@@ -6,8 +6,9 @@ import re
 import pandas as pd
 import pytest
 
-from toxlab.augment import METHODS, augment_dataset, counterfactual_rows, identity_nontoxic_rows, swap_identity
-from toxlab.identity import AUGMENT_TEMPLATES, GROUPS, find_terms
+from toxlab.augment import (METHODS, augment_dataset, counterfactual_rows, identity_diverse_rows, identity_nontoxic_rows,
+                            swap_identity)
+from toxlab.identity import AUGMENT_TEMPLATES, DIVERSE_TEMPLATES, GROUPS, find_terms, term_regex
 
 N_TERMS = sum(len(v) for v in GROUPS.values())
 
@@ -91,6 +92,46 @@ def test_identity_nontoxic_rows_count_and_labels():
     out = identity_nontoxic_rows(columns=["id", "comment_text", "toxic", "label"])
     assert len(out) == len(AUGMENT_TEMPLATES) * N_TERMS == 1220
     assert (out["label"] == 0).all() and (out["toxic"] == 0).all() and out["id"].is_unique
+
+
+def _same_draw_for_every_term(groups=None, per_term=20, seed=0, columns=(), text_column="comment_text"):
+    """A plausible wrong identity-diverse: one seeded draw shared by all terms (20 shapes in all, not 80)."""
+    import numpy as np
+    from toxlab.identity import fill
+
+    idx = np.random.default_rng(seed).choice(len(DIVERSE_TEMPLATES), per_term, replace=False)
+    return pd.DataFrame({text_column: [fill(DIVERSE_TEMPLATES[i], t) for ts in GROUPS.values() for t in ts for i in idx],
+                         "label": 0})
+
+
+def check_diverse(rows_of):
+    """identity-diverse: identity-nontoxic's size, label 0, 20 distinct shapes per term, and every shape in use."""
+    out = rows_of(columns=["id", "comment_text", "toxic", "label"])
+    assert len(out) == 20 * N_TERMS == 1220 and (out["label"] == 0).all()
+    assert rows_of(seed=3)["comment_text"].tolist() != rows_of(seed=4)["comment_text"].tolist()
+    assert out.equals(rows_of(columns=["id", "comment_text", "toxic", "label"]))  # seeded
+    terms = [t for ts in GROUPS.values() for t in ts]  # the rows come term by term, 20 each
+
+    def shape(text, term):  # "an Asian", "a Black" -> "a {term}"
+        return re.sub(term_regex(term), "{term}", re.sub(r"\b[Aa]n?(\s+)(?=" + term_regex(term) + ")", r"a\1", text,
+                                                           flags=re.I), flags=re.I)
+
+    shapes = {term: {shape(text, term) for text in out["comment_text"][20 * k:20 * k + 20]}
+              for k, term in enumerate(terms)}
+    assert all(len(s) == 20 for s in shapes.values()), "20 different sentences for each term"
+    assert len(set().union(*shapes.values())) >= 0.9 * len(DIVERSE_TEMPLATES), "the draw must differ from term to term"
+
+
+def test_identity_diverse_rows():
+    check_diverse(identity_diverse_rows)
+    short = [t for t in DIVERSE_TEMPLATES if len(t.split()) <= 6]
+    assert len(DIVERSE_TEMPLATES) >= 60 and len(short) >= 20
+    assert len({len(t.split()) for t in DIVERSE_TEMPLATES}) >= 12  # many lengths, not one shape
+
+
+def test_one_draw_for_every_term_is_caught():
+    with pytest.raises(AssertionError, match="differ from term to term"):
+        check_diverse(_same_draw_for_every_term)
 
 
 def test_augment_dataset_keeps_features():

@@ -9,7 +9,7 @@ import pytest
 
 from toxlab.bias import (family_table, heldout_identity_set, identity_families, identity_set, real_identity_rows,
                          real_identity_summary)
-from toxlab.identity import (AUGMENT_TEMPLATES, GROUPS, HELDOUT_GROUPS, HELDOUT_NONTOXIC_TEMPLATES,
+from toxlab.identity import (AUGMENT_TEMPLATES, DIVERSE_TEMPLATES, GROUPS, HELDOUT_GROUPS, HELDOUT_NONTOXIC_TEMPLATES,
                              HELDOUT_ONLY_TERMS, HELDOUT_TOXIC_TEMPLATES, NONTOXIC_TEMPLATES, TOXIC_TEMPLATES,
                              all_terms, family_overlap, find_terms)
 
@@ -22,13 +22,13 @@ WRONG_GROUPS = {g: list(ts) + (["korean", "somali"] if g == "nationality" else [
 
 
 def _independent(templates, groups) -> bool:
-    o = family_overlap(templates, groups, AUGMENT_TEMPLATES, GROUPS)
+    o = family_overlap(templates, groups, AUGMENT_TEMPLATES + DIVERSE_TEMPLATES, GROUPS)
     return (not o["shared_templates"] and not o["shared_4grams"] and not o["shared_term_trigrams"]
             and o["term_overlap"] <= 2 / 3)
 
 
 def test_the_heldout_family_shares_no_sentence_shape_with_the_augmentation():
-    o = family_overlap(HELDOUT, HELDOUT_GROUPS, AUGMENT_TEMPLATES, GROUPS)
+    o = family_overlap(HELDOUT, HELDOUT_GROUPS, AUGMENT_TEMPLATES + DIVERSE_TEMPLATES, GROUPS)
     assert o["shared_templates"] == [] and o["shared_4grams"] == [] and o["shared_term_trigrams"] == []
     assert o["term_overlap"] <= 2 / 3 and len(o["new_terms"]) >= len(all_terms(HELDOUT_GROUPS)) / 3
     assert sorted(o["new_terms"]) == HELDOUT_ONLY_TERMS
@@ -52,6 +52,15 @@ def test_the_heldout_family_differs_in_register_and_length():
     assert max(lengths(HELDOUT)) >= 2 * max(lengths(AUGMENT_TEMPLATES))
     assert any(t[:1].islower() for t in HELDOUT) and any(t.rstrip().endswith("?") for t in HELDOUT)
     assert sum(not t.startswith("{term}") and t.index("{term}") > 40 for t in HELDOUT) >= 3  # the term late
+
+
+def test_the_heldout_family_has_short_context_free_sentences_of_both_labels():
+    # Long sentences give a model harmless context to lean on; the unmitigated model flagged almost none of
+    # the family's first 20 (FPR spread 0.05) while an independent set of short ones caught "gay" at FPR 1.00.
+    short = lambda ts: [t for t in ts if len(t.split()) <= 6]  # noqa: E731
+    assert len(short(HELDOUT_NONTOXIC_TEMPLATES)) >= 10
+    assert len(short(HELDOUT_NONTOXIC_TEMPLATES)) == len(short(HELDOUT_TOXIC_TEMPLATES))
+    assert len(HELDOUT_NONTOXIC_TEMPLATES) == len(HELDOUT_TOXIC_TEMPLATES)
 
 
 def test_heldout_identity_set_is_balanced_per_term():

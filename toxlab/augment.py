@@ -15,6 +15,9 @@ Two methods, both adding rows to the training subset after it is drawn (never to
   mention identity terms, copied until each term's share of toxic mentions is the subset's own; a term short
   of real comments borrows its group's, the term swapped in (`identity_real_rows`).
 - ``identity-combined``: identity-real plus identity-nontoxic.
+- ``identity-diverse`` ("much more diverse templates"): as many rows as identity-nontoxic (20 per term), each
+  term's 20 drawn (seeded) from `DIVERSE_TEMPLATES`, 80 sentences of every shape and register, written by
+  another hand than the held-out family's and without sight of it (`identity_diverse_rows`).
 
 Which of them carries over to sentences and terms they were not built from is measured on the held-out
 identity family (`toxlab.bias.heldout_identity_set`, bench/bias.py), never on their own templates.
@@ -28,9 +31,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .identity import AUGMENT_TEMPLATES, GROUPS, article_for, check_groups, check_templates, fill, find_terms, term_regex
+from .identity import AUGMENT_TEMPLATES, DIVERSE_TEMPLATES, GROUPS, article_for, check_groups, check_templates, fill, find_terms, term_regex
 
-METHODS = ("counterfactual", "identity-nontoxic", "identity-real", "identity-combined")
+METHODS = ("counterfactual", "identity-nontoxic", "identity-real", "identity-combined", "identity-diverse")
+DIVERSE_PER_TERM = 20  # identity-diverse: as many rows per term as identity-nontoxic adds, other shapes
 COUNTERFACTUAL_SHARE = 0.1  # default cap on counterfactual copies, as a share of the training subset
 
 
@@ -117,7 +121,12 @@ def identity_nontoxic_rows(templates: Sequence[str] | None = None, groups: Mappi
     Defaults: AUGMENT_TEMPLATES x GROUPS, 20 x 61 = 1,220 rows."""
     templates = check_templates(AUGMENT_TEMPLATES if templates is None else templates)
     groups = check_groups(GROUPS if groups is None else groups)
-    texts = [fill(t, term) for ts in groups.values() for term in ts for t in templates]
+    return _nontoxic_frame([fill(t, term) for ts in groups.values() for term in ts for t in templates], columns,
+                           text_column)
+
+
+def _nontoxic_frame(texts: list[str], columns: Sequence[str], text_column: str) -> pd.DataFrame:
+    """`texts` as training rows in the dataset's columns: label 0 (and 0 in every other column), ids made up."""
     out = pd.DataFrame({text_column: texts})
     for c in columns:
         if c == "id":
@@ -129,6 +138,29 @@ def identity_nontoxic_rows(templates: Sequence[str] | None = None, groups: Mappi
     return out
 
 
+def identity_diverse_rows(groups: Mapping[str, Sequence[str]] | None = None, per_term: int = DIVERSE_PER_TERM,
+                          seed: int = 0, columns: Sequence[str] = (), text_column: str = "comment_text") -> pd.DataFrame:
+    """Dixon-style non-toxic rows in many shapes: for each term, `per_term` templates drawn without replacement
+    (seeded, a fresh draw per term) from DIVERSE_TEMPLATES, label 0. Defaults: 20 x 61 = 1,220 rows, the size of
+    identity-nontoxic's, so the two differ in variety alone."""
+    templates = check_templates(DIVERSE_TEMPLATES)
+    if not 0 < per_term <= len(templates):
+        raise ValueError(f"per_term={per_term}: choose 1 to {len(templates)} (the DIVERSE_TEMPLATES there are).")
+    rng = np.random.default_rng(seed)
+    picks = {term: rng.choice(len(templates), per_term, replace=False)
+             for ts in check_groups(GROUPS if groups is None else groups).values() for term in ts}
+    return _nontoxic_frame([fill(templates[i], term) for term, idx in picks.items() for i in sorted(idx)], columns,
+                           text_column)
+
+
+def _cut(rows: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
+    """At most `max_rows` of `rows`, drawn seeded, in their order."""
+    if max_rows is None or len(rows) <= max_rows:
+        return rows
+    keep = np.random.default_rng(seed).choice(len(rows), int(max_rows), replace=False)
+    return rows.iloc[np.sort(keep)].reset_index(drop=True)
+
+
 def augment_dataset(ds, method: str, seed: int = 0, max_rows: int | None = None,
                     groups: Mapping[str, Sequence[str]] | None = None):
     """`ds` (a datasets.Dataset with comment_text and label) plus the rows of `method`: (dataset, info).
@@ -136,7 +168,8 @@ def augment_dataset(ds, method: str, seed: int = 0, max_rows: int | None = None,
     counterfactual: at most `max_rows` copies (default COUNTERFACTUAL_SHARE of len(ds)).
     identity-nontoxic: AUGMENT_TEMPLATES x terms, cut to `max_rows` (seeded) when given.
     identity-real: at most `max_rows` real non-toxic identity rows (default REAL_SHARE of len(ds)).
-    identity-combined: both of the last two, `max_rows` capping each."""
+    identity-combined: both of the last two, `max_rows` capping each.
+    identity-diverse: 20 DIVERSE_TEMPLATES per term, cut to `max_rows` (seeded) when given."""
     from datasets import Dataset, concatenate_datasets
 
     if method not in METHODS:
@@ -150,12 +183,10 @@ def augment_dataset(ds, method: str, seed: int = 0, max_rows: int | None = None,
         if method in ("identity-real", "identity-combined"):
             parts.append(identity_real_rows(df, groups, max_rows=max_rows, seed=seed))
         if method in ("identity-nontoxic", "identity-combined"):
-            templated = identity_nontoxic_rows(groups=groups, columns=list(df.columns))
-            if max_rows is not None and len(templated) > max_rows:
-                keep = np.random.default_rng(seed).choice(len(templated), int(max_rows), replace=False)
-                templated = templated.iloc[np.sort(keep)].reset_index(drop=True)
-            parts.append(templated[list(df.columns)])
-        added = pd.concat(parts, ignore_index=True)
+            parts.append(_cut(identity_nontoxic_rows(groups=groups, columns=list(df.columns)), max_rows, seed))
+        if method == "identity-diverse":
+            parts.append(_cut(identity_diverse_rows(groups, seed=seed, columns=list(df.columns)), max_rows, seed))
+        added = pd.concat([p[list(df.columns)] for p in parts], ignore_index=True)
     info = {"method": method, "rows_added": int(len(added)), "rows_before": int(len(ds)),
             "toxic_added": int(added["label"].sum()) if len(added) else 0}
     if not len(added):

@@ -164,7 +164,7 @@ def identity_set(
 
 
 def heldout_identity_set() -> pd.DataFrame:
-    """The held-out family (toxlab.identity.HELDOUT_*): 20 non-toxic + 20 toxic templates x 47 terms, 1,880 rows,
+    """The held-out family (toxlab.identity.HELDOUT_*): 32 non-toxic + 32 toxic templates x 47 terms, 3,008 rows,
     written apart from the augmentation's templates, 21 of its terms in no list the augmentation uses.
 
     `identity_set()` is the augmentation's own family (its shapes and all its terms): a mitigation measured

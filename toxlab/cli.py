@@ -70,8 +70,10 @@ class TrainArgs:
     augment: Optional[str] = opt("bias mitigation (toxlab.augment): counterfactual copies of identity-mentioning rows "
                                  "(swapped terms), identity-nontoxic (Dixon-style templated sentences), identity-real "
                                  "(real non-toxic identity comments of the training rows, balanced per term), "
-                                 "identity-combined (the last two)",
-                                 choices=["counterfactual", "identity-nontoxic", "identity-real", "identity-combined"])
+                                 "identity-combined (the last two), identity-diverse (as many templated sentences as "
+                                 "identity-nontoxic, drawn from 80 shapes and registers)",
+                                 choices=["counterfactual", "identity-nontoxic", "identity-real", "identity-combined",
+                                          "identity-diverse"])
     augment_max_rows: Optional[int] = opt("cap on the rows --augment adds (default: 10%% of the subset for counterfactual, "
                                           "all 1,220 sentences for identity-nontoxic)")
     calibrate: bool = opt("fit a temperature and a toxic-logit shift on the validation split and save them with "

@@ -98,6 +98,93 @@ AUGMENT_TEMPLATES = [
     "Is it true that the new manager is {term}?",
 ]
 
+# Non-toxic sentences for the identity-diverse augmentation (toxlab.augment): 80 shapes, 2 to 30 words, chat to
+# census prose. Written on request by a helper who saw neither evaluation family nor AUGMENT_TEMPLATES; eight that
+# turned out to share a word 4-gram or a trigram around the term with the held-out family were reworded (by that
+# rule alone, before any model was scored on them), and tests hold the separation.
+DIVERSE_TEMPLATES = [
+    "I'm {term}.",
+    '{term} and happy here',
+    'my neighbor is {term}',
+    'Proud {term} parent of three.',
+    "lol same, i'm {term} too",
+    '{term} artist, coffee lover, dog person.',
+    'Hi, I am {term}.',
+    'Our {term} coach is great.',
+    'Sam is a {term} paramedic.',
+    'thanks! fellow {term} reader here',
+    'Meet our new {term} librarian!',
+    'tbh my best friend is {term}',
+    'Welcome, {term} travelers!',
+    'Two {term} chefs share recipes.',
+    'Being {term} is part of me.',
+    "They're {term} and love gardening.",
+    'Yes, the author is {term}.',
+    'Local {term} choir wins award',
+    "We're {term} and new in town.",
+    'Photo: {term} students at graduation.',
+    'Is your pen pal {term}?',
+    'Happy birthday to my {term} bestie!',
+    'Congrats to the {term} team!',
+    'Caption: {term} dancers rehearsing downtown.',
+    'Our {term} mail carrier waves daily.',
+    '{term} kid who loves chess',
+    'Greetings, {term} gardener here!',
+    'yeah my cousin is {term}',
+    "I added a citation about the {term} painter's early work to the biography section; please let me know if the source looks reliable.",
+    'The page about {term} athletes in the 1990s needs better sources, so I tagged it and left a note here on the talk page.',
+    'Undid the latest change, since it deleted the line about the {term} scientist who co-founded the lab; happy to discuss here.',
+    'Could someone with access to the archives check the birth date of the {term} poet mentioned in the second paragraph?',
+    'On Tuesday the city council honored a {term} volunteer who has organized the neighborhood food drive for twelve years.',
+    'A {term} engineer from the regional utility explained how the new solar panels will cut electricity costs for local schools.',
+    'Researchers interviewed {term} adults about their daily routines, sleep schedules and favorite hobbies.',
+    'This study examines how {term} families plan weekly meals and share cooking duties across generations.',
+    'In the nineteenth century, a {term} cartographer produced some of the most detailed maps of the river valley.',
+    'What are some good books written by {term} authors that a high school book club might enjoy?',
+    'How do I find a {term} mentor in software engineering?',
+    'Wow, the {term} pianist at the concert last night was amazing!',
+    'Shopping list from my {term} flatmate: eggs, rice, spinach, lemons, and tea.',
+    'my {term} coworker brought homemade dumplings for everyone today and they were so good lol',
+    'honestly the {term} mechanic at the bike shop fixed my wheel in like five minutes, super helpful',
+    'We walked to the park with our {term} neighbors and shared a picnic under the oak trees.',
+    "You should talk to the {term} person at the front desk; they know everything about the museum's history.",
+    'As a {term} person who loves the outdoors, I enjoy hiking, board games and trying new soup recipes on weekends.',
+    'Yesterday {term} students from three local schools planted two hundred trees along the riverbank.',
+    'Thank you to every {term} veteran who shared a story for our oral history project.',
+    'Our book club welcomed a {term} member this month, and they chose a wonderful mystery novel.',
+    'The {term} goalkeeper made six saves in the second half to help the team win the regional final.',
+    'Please welcome Dr. Patel, a {term} physicist whose work focuses on measuring tiny changes in temperature.',
+    'When my {term} grandparent visits, we play cards and listen to old radio recordings together.',
+    'I think the lead section should mention that the conductor was a {term} musician who trained in Vienna, since two sources support it.',
+    'Merged the two stub articles about the {term} sculptor into one page and fixed the broken links.',
+    'Is there a list of {term} inventors on the wiki, or should I start a draft?',
+    'Breaking: {term} climber reaches summit after a three-week expedition.',
+    "Last weekend's festival featured music, dance and food from {term} artists across the region.",
+    'Everyone in the {term} running club meets at 6 a.m. on Sundays for a relaxed ten-kilometer jog.',
+    'A friendly {term} shopkeeper gave us directions to the train station and recommended a great bakery.',
+    "Good morning! I'm a {term} teacher, and today my class is learning about volcanoes.",
+    'Can you recommend a podcast hosted by {term} historians?',
+    'Kids at summer camp drew portraits of their {term} counselor.',
+    'I met a lovely {term} couple on the train to Edinburgh and we talked about gardening the whole way.',
+    'Volunteers needed: help a {term} retiree sort and label their photo albums this weekend.',
+    'The student who won the science fair this year is {term}.',
+    'Both authors of this cookbook are {term}.',
+    'Fun fact about me: I am {term}.',
+    'Today I learned that my favorite novelist is {term}.',
+    'Question for the group: which famous chemists were {term}?',
+    'In this photo, the person holding the trophy is {term}.',
+    'Panel speakers: a {term} architect, a marine biologist, and a pastry chef.',
+    'Participants were 412 {term} respondents recruited through community centers in four cities.',
+    'What a beautiful wedding! Congratulations to the happy {term} newlyweds!',
+    "If you're {term} and love photography, come share your pictures at our weekend workshop.",
+    'Which trail would you suggest for a {term} hiker visiting for the first time?',
+    'Historians have documented the contributions of {term} craftspeople to the construction of the cathedral.',
+    'Letters by a {term} soldier, written between 1916 and 1918, are now digitized and available online.',
+    'Congratulations to our {term} swimmers on setting a new club relay record!',
+    "Teachers praised the {term} valedictorian's speech for its warmth and humor.",
+    'We stayed with a {term} host family in Lisbon and learned to cook grilled sardines.',
+]
+
 # 61 identity terms in seven groups; each works as an adjective ("a {term} person").
 GROUPS: dict[str, list[str]] = {
     "race": ["white", "black", "asian", "latin", "hispanic", "african american",
@@ -242,7 +329,7 @@ def group_of(term: str, groups: Mapping[str, Sequence[str]] = GROUPS, default: s
 # because its sentences and the evaluation's share one shape ("My X is {term}.") and every term; on an
 # independently written set the same model still flagged most harmless "gay" sentences. This family is
 # written apart from AUGMENT_TEMPLATES and the first family: other registers (talk-page, chat, census
-# prose, questions), other lengths (4 to 25 words), the term in other places, and 21 of its 47 terms are
+# prose, questions, profile lines), other lengths (3 to 25 words), the term in other places, and 21 of its 47 terms are
 # in no list the augmentation uses. `family_overlap` measures the separation and tests hold it.
 
 HELDOUT_NONTOXIC_TEMPLATES = [
@@ -267,6 +354,21 @@ HELDOUT_NONTOXIC_TEMPLATES = [
     "There's a {term} bakery on our street that opens at six.",
     "The survey asked {term} students what they wanted from the new library.",
     "Can we add that the senator is {term}? It is in three of the sources already.",
+    # Short and context-free, the term carrying the sentence (a profile line, a chat reply): the shape on
+    # which an independently written set flagged every harmless "gay" sentence, and where no surrounding
+    # words can outweigh the term.
+    "so what if i'm {term}",
+    "proud {term} dad of two",
+    "yes, i'm {term}. any questions?",
+    "{term} here, ask me anything",
+    "hi from a {term} reader",
+    "{term} guy, likes trains",
+    "{term}? me too!",
+    "i'm {term} and i vote",
+    "our {term} barista is hilarious",
+    "we're {term}, deal with it",
+    "my wife is {term}",
+    "{term} and happily married",
 ]
 
 HELDOUT_TOXIC_TEMPLATES = [
@@ -290,6 +392,19 @@ HELDOUT_TOXIC_TEMPLATES = [
     "All these {term} trolls should be banned and their filthy edits deleted.",
     "Seriously, how dumb do you have to be? Typical {term} behaviour, you pathetic idiot.",
     "Shut the fuck up, you useless {term} dumbass.",
+    # short, as above, so that each term has as many short toxic sentences as short harmless ones
+    "dumb {term} idiot",
+    "{term} garbage, all of you",
+    "screw you {term} morons",
+    "you stupid {term} freak",
+    "die, {term} rat",
+    "{term} pigs, go home",
+    "shut it, {term} loser",
+    "ugly fat {term} cow",
+    "{term} trash, as usual",
+    "fuck off {term} scum",
+    "{term} idiots everywhere",
+    "nasty {term} bitch",
 ]
 
 # 47 terms: 26 also in GROUPS (among them those the issue found worst: gay, homosexual) and 21 in no list
