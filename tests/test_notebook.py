@@ -168,6 +168,13 @@ def test_the_labs_join_up_in_the_course_layout(tmp_path):
     assert {"error_rates", "calibration", "mitigate"} <= images(
         nbformat.read(out / "bias_lab" / "bias_lab.executed.ipynb", as_version=4))
     assert (out / "course" / "bias_lab" / "saved_models" / "mitigated-identity-nontoxic" / "config.json").is_file()
+    # 6c measured both models on both identity families, the held-out one whole (47 terms) in cpu mode
+    import pandas as pd
+
+    families = pd.read_csv(out / "bias_lab" / "families.csv").set_index("family")
+    assert families.loc["before, held-out family", "terms"] == families.loc["after, held-out family", "terms"] == 47
+    assert families.loc["before, held-out family", "rows"] == 3008, how
+    assert families["fpr_spread"].between(0, 1).all()
 
 
 def test_grading_always_runs_in_grade_mode(monkeypatch):

@@ -57,12 +57,17 @@ def lab_config(mode: str | None = None) -> BiasConfig:
                       note="GPU: the model you trained in lab 6a, every test row")
 
 
-def identity_rows(cfg: BiasConfig):
-    """toxlab's identity test set (every term; in grade mode only the first few templates of each polarity)."""
-    from ...bias import NONTOXIC_TEMPLATES, TOXIC_TEMPLATES, identity_set
+def identity_rows(cfg: BiasConfig, held_out: bool = False):
+    """toxlab's identity test set, or with `held_out` the family written apart from the augmentation
+    (`toxlab.bias.heldout_identity_set`): every term; in grade mode only the first few templates of each polarity."""
+    from ...bias import identity_set
+    from ...identity import (GROUPS, HELDOUT_GROUPS, HELDOUT_NONTOXIC_TEMPLATES, HELDOUT_TOXIC_TEMPLATES,
+                             NONTOXIC_TEMPLATES, TOXIC_TEMPLATES)
 
+    nontoxic, toxic, groups = ((HELDOUT_NONTOXIC_TEMPLATES, HELDOUT_TOXIC_TEMPLATES, HELDOUT_GROUPS) if held_out
+                               else (NONTOXIC_TEMPLATES, TOXIC_TEMPLATES, GROUPS))
     n = cfg.templates
-    return identity_set(NONTOXIC_TEMPLATES[:n], TOXIC_TEMPLATES[:n])
+    return identity_set(nontoxic[:n], toxic[:n], groups)
 
 
 def test_rows(ds, cfg: BiasConfig, seed: int = 0) -> tuple[list[str], np.ndarray]:
@@ -123,12 +128,13 @@ def mitigated_model(cfg: BiasConfig, method: str = "identity-nontoxic", model=No
 
 # run-lab appends this cell to the executed notebook: it writes the lab's report into __REPORT_DIR__
 REPORT_FILES = ("report.txt", "before_after.csv", "before_after.png", "per_term.csv", "identity_aucs.png",
-                "reliability.png")
+                "reliability.png", "families.csv")
 REPORT_CELL = """
 import pathlib as _pathlib
 _out = _pathlib.Path(__REPORT_DIR__)
 _out.mkdir(parents=True, exist_ok=True)
 comparison.to_csv(_out / "before_after.csv")
+families.to_csv(_out / "families.csv", index=False)
 plot_bias_comparison({"before": before, "after": after}).savefig(_out / "before_after.png", dpi=110)
 before.per_term.to_csv(_out / "per_term.csv", index=False)
 plot_identity_aucs(before).savefig(_out / "identity_aucs.png", dpi=110)
