@@ -23,7 +23,8 @@ each in its own folder under runs/lab/course/ (the layout nbgrader gives a stude
 and 6c load the model lab 6a saved, with its threshold, from ../toxicity_lab/saved_models/. It writes each executed
 notebook and a short report (runs/lab/<assignment>/), regenerates release/, then autogrades two
 example submissions per lab (the solution and the untouched release) in a scratch copy of the
-course, and prints their scores. The real gradebook is untouched.
+course, and prints their scores. The real gradebook is untouched. Each run starts from an empty
+runs/lab/course/ (a folder run-lab made; it refuses any other), so no model of an earlier run is reused.
 
 Nothing here deletes grades: autograde keeps earlier grades and comments unless you pass --force,
 which nbgrader then applies, and a run that was killed part-way finishes the rest when run again.
@@ -101,6 +102,7 @@ def run_lab(out: Path, names: list[str]) -> None:
     # the folders a student has: one per assignment under one course folder, as nbgrader fetches them, so
     # labs 6b and 6c find the model lab 6a saved in ../toxicity_lab/saved_models/ the way a student's do
     course = out / "course"
+    fresh_course(course)
     os.environ.setdefault("TOXLAB_MODE", "cpu")
     if os.environ.get("TOXLAB_DATA"):  # each notebook runs in its own lab folder: a relative path would miss
         os.environ["TOXLAB_DATA"] = os.path.abspath(os.environ["TOXLAB_DATA"])
@@ -117,6 +119,21 @@ def run_lab(out: Path, names: list[str]) -> None:
 
 
 RUN_STAMP = "run-lab.json"
+COURSE_MARK = ".made-by-run-lab"
+
+
+def fresh_course(course: Path) -> None:
+    """Start run-lab's course folder empty. A model a student's lab finds there is loaded, never trained over
+    (6c's mitigated model, 6b's fallback), so a folder left by an earlier run, on other data or an older tree,
+    would be measured instead of this run's. Only a folder run-lab marked as its own is removed."""
+    if course.exists():
+        if not (course / COURSE_MARK).exists():
+            raise SystemExit(f"instructor: {course} exists but run-lab did not make it (no {COURSE_MARK}); "
+                             f"move it away, or pass --out to run the labs elsewhere")
+        print(f"run-lab: starting from an empty {course} (the last run's models would be loaded, not retrained)")
+        shutil.rmtree(course)
+    course.mkdir(parents=True)
+    (course / COURSE_MARK).write_text("run-lab's scratch course: removed at the start of the next run-lab\n")
 TREE_PARTS = ("toxlab/**/*.py", "source/**/*.ipynb", "course/hidden_checks/*.py", "course/*.py")
 
 

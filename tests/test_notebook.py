@@ -111,6 +111,34 @@ def test_a_run_lab_output_is_trusted_only_for_the_tree_that_made_it(tmp_path):
     assert instructor.tree_digest(edited) != stamp["tree"]
 
 
+def stale_course_kept(course: Path) -> None:
+    """A wrong fresh_course, kept as a fixture: it only makes the folder, the way run-lab did before."""
+    course.mkdir(parents=True, exist_ok=True)
+
+
+def check_fresh_course(fresh, instructor, tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    fresh(course)
+    stale = course / "bias_lab" / "saved_models" / "mitigated-identity-nontoxic"  # an earlier run's model
+    stale.mkdir(parents=True)
+    (course / instructor.COURSE_MARK).touch()
+    fresh(course)
+    assert not stale.exists(), "an earlier run's model is left where 6c would load it instead of training"
+    assert (course / instructor.COURSE_MARK).exists()
+
+
+def test_run_lab_starts_from_an_empty_course_it_made(tmp_path):
+    instructor = load_instructor()
+    check_fresh_course(instructor.fresh_course, instructor, tmp_path)
+    with pytest.raises(AssertionError, match="earlier run's model"):
+        check_fresh_course(stale_course_kept, instructor, tmp_path / "wrong")
+    mine = tmp_path / "mine"  # a folder run-lab did not make is never removed
+    (mine / "toxicity_lab").mkdir(parents=True)
+    with pytest.raises(SystemExit, match=f"{mine}.*did not make it.*--out"):
+        instructor.fresh_course(mine)
+    assert (mine / "toxicity_lab").exists()
+
+
 def run_lab_output(tmp_path) -> tuple[Path, str]:
     """A run-lab output of this very tree on the shared Jigsaw sample, and how it was got.
 
