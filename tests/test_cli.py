@@ -159,3 +159,29 @@ def test_evaluate_reports_an_interval_and_re_derives_the_threshold_for_a_prevale
     (bare / "toxlab_heldout.csv").unlink()
     res = toxlab("evaluate", "--model", str(bare), "--data", str(data), "--prevalence", "0.02")
     assert res.returncode == 2 and "toxlab_heldout.csv" in res.stderr and res.stderr.count("\n") == 1
+
+
+def check_augment_choices(args_cls) -> None:
+    """--augment offers exactly toxlab.augment's methods. The CLI spells them out (importing augment would load
+    numpy and pandas into every command's start-up), so a method added to one place and not the other is caught."""
+    import dataclasses
+
+    from toxlab.augment import METHODS
+
+    choices = next(f for f in dataclasses.fields(args_cls) if f.name == "augment").metadata["choices"]
+    assert sorted(choices) == sorted(METHODS), f"--augment choices {choices} differ from toxlab.augment.METHODS"
+
+
+def test_train_offers_every_augmentation():
+    import dataclasses
+
+    from toxlab.cli import TrainArgs
+
+    check_augment_choices(TrainArgs)
+
+    @dataclasses.dataclass
+    class OneMissing:  # the plausible wrong version: a new method in augment, the CLI not told
+        augment: str = dataclasses.field(default=None, metadata={"choices": ["counterfactual", "identity-nontoxic"]})
+
+    with pytest.raises(AssertionError, match="differ from"):
+        check_augment_choices(OneMissing)

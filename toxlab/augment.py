@@ -1,6 +1,7 @@
 """Bias mitigation by data augmentation, for `toxlab.training.train(..., augment=...)`.
 
-Two methods, both adding rows to the training subset after it is drawn (never to validation):
+Five methods, each adding rows to the training subset after it is drawn (never to validation); which of
+them held on the held-out identity family, and which did not, is in the README (bench/bias.py):
 
 - ``counterfactual`` (counterfactual data augmentation, e.g. Garg et al. 2019): every training
   comment that mentions an identity term gets a copy with that term swapped for another term of its
