@@ -68,9 +68,20 @@ def nbgrader(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=COURSE_DIR, env=env, check=check)
 
 
-def release(assignment: str, force: bool) -> None:
-    """Regenerate release/<assignment>/ from source/."""
-    nbgrader("generate_assignment", assignment, *(["--force"] if force else []))
+def generation_runs(names: list[str], folders: set[str]) -> list[str]:
+    """What each `nbgrader generate_assignment` run is given to generate `names`, of the folders under source/.
+
+    Each run costs seconds of imports before it converts anything, so when the names are every folder, one run
+    takes "*" (nbgrader globs it over source/). A folder that is not a lab (a draft, say) would be released by
+    "*" too, so then each lab gets its own run."""
+    return ["*"] if len(names) > 1 and set(names) == folders else list(names)
+
+
+def release(names: list[str], force: bool) -> None:
+    """Regenerate release/<name>/ from source/ for each name (nbgrader generate_assignment)."""
+    folders = {p.name for p in (COURSE.root / "source").iterdir() if p.is_dir() and not p.name.startswith(".")}
+    for which in generation_runs(names, folders):
+        nbgrader("generate_assignment", which, *(["--force"] if force else []))
 
 
 def place(student: str, notebook: str, assignment: str | None, force: bool) -> None:
@@ -113,8 +124,7 @@ def run_lab(out: Path, names: list[str]) -> None:
     # what tests/test_notebook.py needs to check this run instead of executing the labs again: the tree it ran
     (out / RUN_STAMP).write_text(json.dumps({"tree": tree_digest(), "labs": names, "mode": os.environ["TOXLAB_MODE"],
                                              "data": os.environ.get("TOXLAB_DATA") or "demo"}, indent=2))
-    for name in names:
-        release(name, force=True)
+    release(names, force=True)
     autograde_examples(names)
 
 
@@ -334,8 +344,7 @@ def run(argv: list[str] | None = None) -> int:
         COURSE.gradebook_url()  # its database driver is installed, or one line naming the extra
 
     if a.command == "release":
-        for name in assignments(named):
-            release(name, a.force)
+        release(assignments(named), a.force)
     elif a.command == "place":
         place(a.student, a.notebook, named, a.force)
     elif a.command == "autograde":
