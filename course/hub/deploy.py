@@ -57,9 +57,6 @@ UV = "uv==0.13.9"  # installs the shared environment: 18 s where pip took 86 s (
 STUDENT_HIDDEN = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                   "@jupyter/nbgrader:course-list"]
 INSTRUCTOR_HIDDEN = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list"]
-# course/nbgrader_config.py ignores "*" so that autograde and feedback copy notebooks alone; the exchange
-# commands copy folders with the same patterns and would move nothing, so they get nbgrader's default back
-EXCHANGE_COPY = '--CourseDirectory.ignore=[".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]'
 
 
 class HubError(SystemExit):
@@ -357,10 +354,15 @@ def ensure_course(state: State) -> None:
         say("generating the labs in the instructor's course (nbgrader generate_assignment)")
         as_user(state, state.instructor, [*tool, "release", "--force"], cwd=dest)
     released = {p.name for p in (exchange / COURSE_ID / "outbound").glob("*")}
-    for lab in labs_of(dest):
-        if lab not in released:
-            say(f"releasing {lab} to the exchange")
-            as_user(state, state.instructor, ["nbgrader", "release_assignment", lab, EXCHANGE_COPY], cwd=dest / "course")
+    unreleased = [lab for lab in labs_of(dest) if lab not in released]
+    if unreleased:
+        say(f"releasing {', '.join(unreleased)} to the exchange")
+        as_user(state, state.instructor, [python, *exchange_step("release", dest), *unreleased], cwd=dest / "course")
+
+
+def exchange_step(step: str, course: Path) -> list[str]:
+    """course/hub/exchange.py in the instructor's course: nbgrader's exchange step for several labs in one process."""
+    return [str(course / "course" / "hub" / "exchange.py"), step]
 
 
 def labs_of(course: Path) -> list[str]:
@@ -521,9 +523,10 @@ def grade(root: Path, assignments: list[str] | None = None, workers: int = 0) ->
     state = State.load(root)
     course = course_root(state)
     tool = [str(Path(state.env) / "venv" / "bin" / "python"), str(course / "course" / "instructor.py")]
+    wanted = assignments or labs_of(course)
+    as_user(state, state.instructor, [tool[0], *exchange_step("collect", course), *wanted], cwd=course / "course")
     collected = {}
-    for lab in assignments or labs_of(course):
-        as_user(state, state.instructor, ["nbgrader", "collect", lab, EXCHANGE_COPY], cwd=course / "course")
+    for lab in wanted:
         collected[lab] = sorted(p.parent.name for p in (course / "course" / "submitted").glob(f"*/{lab}"))
         say(f"collected {lab}: {', '.join(collected[lab]) or 'no submissions'}")
     labs = [lab for lab, students in collected.items() if students]
@@ -551,6 +554,6 @@ def grade(root: Path, assignments: list[str] | None = None, workers: int = 0) ->
                 src = course / "course" / "submitted" / student / lab / name
                 if src.exists() and dest.is_dir() and not (dest / name).exists():
                     as_user(state, state.instructor, ["cp", str(src), str(dest / name)])
-        as_user(state, state.instructor, ["nbgrader", "release_feedback", lab, EXCHANGE_COPY], cwd=course / "course")
-        say(f"released {lab}'s feedback (hidden checks stripped) to the exchange")
+    as_user(state, state.instructor, [tool[0], *exchange_step("release-feedback", course), *labs], cwd=course / "course")
+    say(f"released the feedback of {', '.join(labs)} (hidden checks stripped) to the exchange")
     return collected
