@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,11 +43,7 @@ def build_with_pip(folder: Path) -> Path:
     pip = [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, deploy.TORCH], check=True, capture_output=True)
     with tempfile.TemporaryDirectory(prefix="toxlab-src-") as tmp:
-        src = Path(tmp) / "toxlab"
-        src.mkdir()
-        for name in ("pyproject.toml", "README.md"):
-            shutil.copy(ROOT / name, src / name)
-        shutil.copytree(ROOT / "toxlab", src / "toxlab", ignore=shutil.ignore_patterns("__pycache__"))
+        src = deploy.package_copy(Path(tmp))
         subprocess.run([*pip, f"{src}[course,grading]", deploy.JUPYTERHUB], check=True, capture_output=True)
     return venv
 

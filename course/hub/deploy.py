@@ -169,6 +169,16 @@ def uv_args_from_pip_config(listing: str) -> list[str]:
     return args
 
 
+def package_copy(folder: Path) -> Path:
+    """What pip or uv installs toxlab from, copied into `folder`: building in the project would leave build/ there."""
+    src = folder / "toxlab"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    shutil.copytree(REPO / "toxlab", src / "toxlab", ignore=shutil.ignore_patterns("__pycache__"))
+    return src
+
+
 def ensure_env(env_root: Path) -> Path:
     """The shared venv (env_root/venv) and proxy (env_root/node), built or updated; returns the venv."""
     from toxlab.system import apt_install
@@ -188,13 +198,8 @@ def ensure_env(env_root: Path) -> Path:
         pip = str(venv / "bin" / "pip")
         run([pip, "install", "-q", "--disable-pip-version-check", UV])
         settings = uv_args_from_pip_config(run([pip, "config", "list"]).stdout)
-        # install from a copy: building in the source tree would leave build/ in the project
         with tempfile.TemporaryDirectory(prefix="toxlab-src-") as tmp:
-            src = Path(tmp) / "toxlab"
-            src.mkdir()
-            for name in ("pyproject.toml", "README.md"):
-                shutil.copy(REPO / name, src / name)
-            shutil.copytree(REPO / "toxlab", src / "toxlab", ignore=shutil.ignore_patterns("__pycache__"))
+            src = package_copy(Path(tmp))
             say("installing torch (CPU), toxlab[course,grading], JupyterLab, nbgrader and JupyterHub into it with uv")
             # unsafe-best-match: pip's rule, the best version on any index (uv's default stops at the first
             # index that has the name); --reinstall-package: toxlab's version is the same after an edit
