@@ -4,6 +4,9 @@ uv reads no pip.conf: where a machine keeps its package mirrors, wheel folders a
 uv left alone would take torch from PyPI (gigabytes of CUDA builds, not the CPU wheel) and miss the mirrors.
 `uv_args_from_pip_config` turns `pip config list` into uv's flags, in pip's order of precedence. The wrong
 readings it must not make are kept below and shown to fail the same check.
+
+`hub stop` waits for the hub to exit; the hub's parent is PID 1 by then, which may reap it late, and a zombie
+still answers signal 0: `deploy.running` must call it stopped (the full suite's stop once waited 30 s on one).
 """
 
 from __future__ import annotations
@@ -89,3 +92,41 @@ def test_pip_settings_become_uv_flags_in_pips_order():
 def test_each_wrong_reading_fails_the_check(wrong):
     with pytest.raises(AssertionError):
         check(wrong)
+
+
+# --- `hub stop` waits for the hub to exit: an exited hub that is not yet reaped is not running ----------------
+
+def signal_zero_only(state: deploy.State) -> bool:
+    """The plausible wrong version: a process that signal 0 reaches is running (a zombie is reached too)."""
+    import os
+
+    try:
+        os.kill(state.pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("wrong", [None, signal_zero_only])
+def test_an_exited_hub_awaiting_its_reaper_is_not_running(wrong):
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    running = wrong or deploy.running
+    child = subprocess.Popen(["sleep", "60"])  # stands in for the hub: a zombie until this test waits for it
+    state = deploy.State(root="/tmp", env="/tmp", instructor="t", students=["s"], port=1, pid=child.pid)
+    try:
+        assert running(state)
+        child.send_signal(signal.SIGTERM)
+        stat = Path(f"/proc/{child.pid}/stat")
+        for _ in range(100):
+            if stat.read_text().rpartition(")")[2].split()[0] == "Z":
+                break
+            time.sleep(0.02)
+        assert (not running(state)) == (wrong is None), f"{wrong or 'deploy.running'} on a zombie"
+    finally:
+        child.kill()
+        child.wait()
+    assert not deploy.running(state), "a reaped hub is not running"

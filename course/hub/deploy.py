@@ -387,7 +387,12 @@ def running(state: State) -> bool:
         os.kill(state.pid, 0)
     except OSError:
         return False
-    return True
+    # `hub start` has exited, so the hub's parent is PID 1, which may reap it late: an exited hub lingers as
+    # a zombie that signal 0 still reaches (`hub stop` waited its whole 30 s on one in the full test suite)
+    try:
+        return Path(f"/proc/{state.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120, ok: tuple = (200,)) -> None:
