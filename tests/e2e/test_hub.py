@@ -6,7 +6,7 @@ it and removed after it):
 - in headless Chromium, a student logs in, fetches every lab in the Assignments tab, puts the solution in
   (saved through the server's contents API from the logged-in page, as JupyterLab saves an edit), validates
   lab 6a (the other labs' Validate would add minutes and tests nbgrader, not the hub) and submits every lab;
-- the other student fetches and submits the untouched release with nbgrader's CLI, as their Unix user;
+- the other student, at the same time, fetches and submits the untouched release with nbgrader's CLI, as their Unix user;
 - the instructor's `hub grade` collects, autogrades through toxlab's grader (checker and sandbox), generates
   feedback without hidden checks and releases it; the first student fetches it in the browser, the second
   with the CLI; scores are full and 0, and no hidden-check line is in any feedback;
