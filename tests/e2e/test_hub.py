@@ -92,7 +92,13 @@ def hub():
         state = deploy.State.load(root)
         yield Hub(root, state, deploy.read_passwords(root), time.time() - t)
     finally:
+        t = time.time()
         stop = tool("hub", "stop", "--root", str(root), "--remove-users")
+        # what the stop did and how long it took, with the hub's log, kept for reading after a suite run
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "stop.txt").write_text(f"hub stop took {time.time() - t:.1f} s\n{stop.stdout}{stop.stderr}")
+        with contextlib.suppress(OSError):
+            shutil.copy(root / "logs" / "jupyterhub.log", OUT / "jupyterhub.log")
         shutil.rmtree(root, ignore_errors=True)
         assert stop.returncode == 0, stop.stderr[-3000:]
         for user in (INSTRUCTOR, ALICE, BOB):
@@ -327,3 +333,4 @@ def test_the_instructor_sees_the_submissions_in_formgrader_through_the_hub(cycle
             page.screenshot(path=str(OUT / "formgrader.png"), full_page=True)
     finally:
         context.close()
+
