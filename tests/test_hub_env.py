@@ -6,7 +6,7 @@ uv left alone would take torch from PyPI (gigabytes of CUDA builds, not the CPU 
 readings it must not make are kept below and shown to fail the same check.
 
 `hub stop` waits for the hub to exit; the hub's parent is PID 1 by then, which may reap it late, and a zombie
-still answers signal 0: `deploy.running` must call it stopped (the full suite's stop once waited 30 s on one).
+still answers signal 0: `deploy.running` must call it stopped, or `hub stop` waits its whole 30 s on it.
 """
 
 from __future__ import annotations

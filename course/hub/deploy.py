@@ -388,7 +388,7 @@ def running(state: State) -> bool:
     except OSError:
         return False
     # `hub start` has exited, so the hub's parent is PID 1, which may reap it late: an exited hub lingers as
-    # a zombie that signal 0 still reaches (`hub stop` waited its whole 30 s on one in the full test suite)
+    # a zombie that signal 0 still reaches, and `hub stop` would wait its whole 30 s on it
     try:
         return Path(f"/proc/{state.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
     except OSError:
