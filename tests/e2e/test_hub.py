@@ -179,7 +179,8 @@ def cycle(hub, browser):
         hub.timings["bob submitted"] = time.time() - t
 
     # bob works at the same time as alice, as a class does (and his six nbgrader commands overlap her browser's waits)
-    bob = concurrent.futures.ThreadPoolExecutor(max_workers=1).submit(bob_submits)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    bob = pool.submit(bob_submits)
     context, page = login(browser, hub, ALICE, then=f"hub/spawn/{ALICE}")  # the spawn page starts their server
     with evidence(page, "student-submit"):
         page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(timeout=150_000)
@@ -212,6 +213,7 @@ def cycle(hub, browser):
         hub.timings["alice submitted"] = time.time() - t
 
     bob.result(timeout=600)  # raises what bob's commands raised
+    pool.shutdown()
 
     res = tool("hub", "grade", "--root", str(hub.root), "--workers", "2")
     assert res.returncode == 0, f"hub grade:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
@@ -333,4 +335,3 @@ def test_the_instructor_sees_the_submissions_in_formgrader_through_the_hub(cycle
             page.screenshot(path=str(OUT / "formgrader.png"), full_page=True)
     finally:
         context.close()
-
